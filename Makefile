@@ -1,0 +1,119 @@
+# surgewatch: one non-recursive Makefile.
+#
+#   make                 build build/surgewatch (and the test/bench programs)
+#   make SAN=1           the same with AddressSanitizer + UBSan, in build/san/
+#   make test            build, start the test servers, run every test
+#                        (this is what scripts/test runs)
+#   make unit            unit tests only (no servers)
+#   make format          rewrite sources with clang-format
+#   make format-check    fail when a source is not clang-format clean
+#   make fuzz            build the fuzz targets and run each FUZZ_SECONDS
+#   make bench           run the benchmarks under bench/
+#   make clean
+
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS    := rdkafka libzmq hiredis msgpack yajl inih
+BUILD   ?= build
+ifeq ($(SAN),1)
+BUILD   := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
+OPT     ?= -O2 -g
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wvla -Wno-format-nonliteral
+INCS    := -Icommon -Iingest -Iconfig -Idetectors -Ialerts
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) $(INCS) \
+           $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(EXTRA_CFLAGS)
+# libcsv ships no pkg-config file
+LDLIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lcsv -lm -lpthread
+LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
+
+# ---- the library (everything but the entry points) ----
+LIB_SRCS := \
+    common/sw_err.c common/sw_log.c common/sw_time.c common/sw_lines.c \
+    config/sw_config.c \
+    ingest/sw_event.c ingest/sw_event_text.c ingest/sw_producer.c
+CMD_SRCS := src/main.c src/sw_cmd_common.c src/cmd_publish.c
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libsurgewatch.a
+BIN      := $(BUILD)/surgewatch
+
+# ---- unit tests (cmocka), one file per module ----
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+# ---- helper programs for integration tests and benchmarks ----
+TOOL_SRCS := $(wildcard tests/tools/*.c) $(wildcard bench/*.c)
+TOOL_BINS := $(patsubst %.c,$(BUILD)/%,$(TOOL_SRCS))
+
+ALL_SRCS := $(LIB_SRCS) $(CMD_SRCS) $(UNIT_SRCS) $(TOOL_SRCS)
+DEPS := $(ALL_SRCS:%.c=$(BUILD)/%.d)
+
+.PHONY: all test unit format format-check fuzz bench clean
+all: $(BIN) $(UNIT_BINS) $(TOOL_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BIN): $(CMD_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+unit: $(UNIT_BINS)
+	@tests/run-unit $(UNIT_BINS)
+
+test:
+	scripts/test
+
+# ---- formatting ----
+FMT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
+format:
+	clang-format -i $(FMT_SRCS)
+format-check:
+	@bad=0; for f in $(FMT_SRCS); do \
+	    clang-format --dry-run -Werror $$f >/dev/null 2>&1 || { echo "not clang-format clean: $$f"; bad=1; }; \
+	done; \
+	if [ $$bad = 0 ]; then echo "format-check: all sources clean"; else \
+	    echo "format-check: run 'make format'"; exit 1; fi
+
+# ---- fuzzing (libFuzzer, clang) ----
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_DIR := build/fuzz
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=undefined $(INCS) $(shell $(PKG_CONFIG) --cflags $(PKGS))
+
+$(FUZZ_DIR)/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+	@tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+bench: all
+	bench/run
+
+clean:
+	rm -rf build
+
+-include $(DEPS)

@@ -1,0 +1,475 @@
+/*
+ * surgewatch publish: the national centre's tool. Reads events as JSON lines
+ * or CSV, validates each with the event contract, and produces the valid
+ * ones as msgpack to the events topic, keyed by section, through the
+ * idempotent producer. Bad lines are reported with file, line and reason
+ * and do not stop the good ones (unless --strict).
+ */
+#include "sw_cmd.h"
+#include "sw_cmd_common.h"
+#include "sw_err.h"
+#include "sw_event.h"
+#include "sw_event_text.h"
+#include "sw_lines.h"
+#include "sw_log.h"
+#include "sw_producer.h"
+#include "sw_time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_LINE 65536
+#define SEND_TIMEOUT_MS 30000
+
+static const char help[] =
+    "usage: surgewatch publish [OPTIONS] [FILE...]\n"
+    "\n"
+    "Reads border-detection events as JSON lines or CSV from each FILE (or\n"
+    "standard input when there is none, or FILE is '-'), validates each one,\n"
+    "and produces the valid ones as msgpack to the events topic, keyed by\n"
+    "section, with an idempotent Kafka producer. Waits for every delivery\n"
+    "report, then prints a summary. The event format is in docs/events.md.\n"
+    "\n"
+    "Options:\n" SW_KAFKA_OPTIONS_HELP
+    "  -f, --format FMT         json or csv (default: csv for a *.csv FILE,\n"
+    "                           json otherwise); CSV needs a header row\n"
+    "  -n, --dry-run            validate and report only; connect to nothing\n"
+    "      --strict             stop at the first rejected line: it and\n"
+    "                           everything after it are not sent\n"
+    "      --dlq                also send every rejected line, unchanged, to\n"
+    "                           TOPIC.dlq with its reason in Kafka headers\n"
+    "      --max-line BYTES     longest line accepted (default 65536)\n"
+    "  -q, --quiet              no line per rejection, only the summary\n"
+    "      --progress           a progress line every second (default when\n"
+    "                           standard error is a terminal)\n"
+    "      --log-level LEVEL    error, warn, info (default) or debug\n"
+    "  -h, --help               this text\n"
+    "\n"
+    "Exit status: 0 every line sent and delivered; 1 some lines rejected or\n"
+    "not delivered; 2 bad options or configuration; 3 the brokers could not\n"
+    "be reached; 130 interrupted.\n"
+    "\n"
+    "Examples:\n"
+    "  surgewatch publish -b kafka1:9092 events.jsonl\n"
+    "  surgewatch publish --format csv --dry-run < detections.csv\n"
+    "  surgewatch publish -X security.protocol=SASL_SSL \\\n"
+    "      -X sasl.mechanisms=SCRAM-SHA-512 -X sasl.username=ncc-hu \\\n"
+    "      -X sasl.password=... events.jsonl\n";
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+typedef struct {
+    /* options */
+    int format; /* -1: by file name */
+    int dry_run, strict, dlq, quiet, progress;
+    size_t max_line;
+    /* run state */
+    sw_producer_t *producer;
+    sw_json_decoder_t *json;
+    sw_csv_decoder_t *csv;
+    char topic[256];
+    uint64_t lines, valid, rejected, send_failed;
+    uint64_t reasons[SW_REASON__COUNT];
+    int64_t t0_ns, last_progress_ns;
+    int stop; /* --strict tripped, or a fatal send error */
+    int fatal;
+} publish_t;
+
+static void report_rejection(publish_t *p, const char *name, uint64_t lineno,
+                             const sw_event_err_t *err)
+{
+    p->rejected++;
+    p->reasons[err->reason]++;
+    if (!p->quiet)
+        fprintf(stderr, "%s:%llu: rejected (%s): %s\n", name,
+                (unsigned long long)lineno, sw_reason_name(err->reason),
+                err->msg);
+}
+
+static void progress(publish_t *p, int final)
+{
+    int64_t now = sw_clock_mono_ns();
+    if (!final && now - p->last_progress_ns < 1000000000)
+        return;
+    p->last_progress_ns = now;
+    double s = (double)(now - p->t0_ns) / 1e9;
+    const sw_producer_stats_t *st =
+        p->producer ? sw_producer_stats(p->producer) : NULL;
+    fprintf(stderr,
+            "\rpublish: %llu lines, %llu valid, %llu rejected, %llu "
+            "delivered, %.0f lines/s   %s",
+            (unsigned long long)p->lines, (unsigned long long)p->valid,
+            (unsigned long long)p->rejected,
+            (unsigned long long)(st ? st->delivered : 0),
+            s > 0 ? (double)p->lines / s : 0.0, final ? "\n" : "");
+}
+
+static void send_dlq(publish_t *p, const char *name, uint64_t lineno,
+                     const char *line, size_t len, const sw_event_err_t *err)
+{
+    char errstr[256], src[300];
+    snprintf(src, sizeof(src), "%s:%llu", name, (unsigned long long)lineno);
+    if (sw_dlq_send(p->producer, NULL, 0, line, len,
+                    sw_reason_name(err->reason), err->msg, src, -1, -1,
+                    SEND_TIMEOUT_MS, errstr, sizeof(errstr)) != 0) {
+        fprintf(stderr, "surgewatch publish: %s: cannot queue for %s: %s\n",
+                src, sw_producer_dlq_topic(p->producer), errstr);
+        p->send_failed++;
+    }
+}
+
+/* One line: decode, validate, encode, send. */
+static void handle_line(publish_t *p, int format, const char *name,
+                        uint64_t lineno, const char *line, size_t len,
+                        int64_t now_ms)
+{
+    sw_event_t ev;
+    sw_event_err_t err;
+    int rc = format == SW_FORMAT_CSV
+                 ? sw_csv_decode_line(p->csv, line, len, now_ms, &ev, &err)
+                 : sw_json_decode_line(p->json, line, len, now_ms, &ev, &err);
+    if (rc != 0) {
+        report_rejection(p, name, lineno, &err);
+        if (p->dlq && !p->dry_run)
+            send_dlq(p, name, lineno, line, len, &err);
+        if (p->strict)
+            p->stop = 1;
+        return;
+    }
+    p->valid++;
+    if (p->dry_run)
+        return;
+    unsigned char buf[SW_EVENT_MSGPACK_MAX];
+    size_t n = sw_event_encode_msgpack(&ev, buf, sizeof(buf));
+    char errstr[256];
+    rc = sw_producer_send(p->producer, ev.section, ev.section_len, buf, n,
+                          SEND_TIMEOUT_MS, errstr, sizeof(errstr));
+    if (rc != 0) {
+        fprintf(stderr, "surgewatch publish: %s:%llu: not sent: %s\n", name,
+                (unsigned long long)lineno, errstr);
+        p->send_failed++;
+        if (rc == SW_ERR_KAFKA) {
+            p->stop = 1;
+            p->fatal = 1;
+        }
+    }
+}
+
+static int is_blank(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] != ' ' && s[i] != '\t')
+            return 0;
+    return 1;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Reads one input. Returns 0, or -1 when it could not be read at all. */
+static int publish_file(publish_t *p, const char *path)
+{
+    int is_stdin = strcmp(path, "-") == 0;
+    const char *name = is_stdin ? "<stdin>" : path;
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "surgewatch publish: %s: cannot open: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    int format = p->format >= 0                 ? p->format
+                 : (!is_stdin && ends_with(path, ".csv")) ? SW_FORMAT_CSV
+                                                          : SW_FORMAT_JSON;
+    sw_lines_t lr;
+    if (sw_lines_init(&lr, fd, p->max_line) != 0) {
+        fprintf(stderr, "surgewatch publish: out of memory\n");
+        if (!is_stdin)
+            close(fd);
+        return -1;
+    }
+    int header_done = format != SW_FORMAT_CSV;
+    int rc = 0;
+    int64_t now_ms = sw_clock_now_ms();
+    const char *line;
+    size_t len;
+    for (;;) {
+        if (interrupted || p->stop)
+            break;
+        int r = sw_lines_next(&lr, &line, &len);
+        if (r == 0)
+            break;
+        if (r == SW_ERR_IO) {
+            fprintf(stderr, "surgewatch publish: %s: read error: %s\n", name,
+                    strerror(errno));
+            rc = -1;
+            break;
+        }
+        if ((lr.lineno & 0xffff) == 0) {
+            now_ms = sw_clock_now_ms();
+            if (p->progress)
+                progress(p, 0);
+            if (p->producer)
+                sw_producer_poll(p->producer, 0);
+        }
+        if (r == SW_ERR_RANGE) {
+            sw_event_err_t err;
+            p->lines++;
+            sw_event_fail(&err, SW_REASON_TOO_LONG, -1,
+                          "line of %zu bytes is too long (accepted: up to "
+                          "%zu, see --max-line)",
+                          len, p->max_line);
+            report_rejection(p, name, lr.lineno, &err);
+            if (p->strict)
+                p->stop = 1;
+            continue;
+        }
+        if (lr.lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
+            line += 3, len -= 3; /* UTF-8 byte order mark */
+        if (is_blank(line, len))
+            continue;
+        if (!header_done) {
+            sw_event_err_t err;
+            if (sw_csv_decoder_header(p->csv, line, len, &err) != 0) {
+                fprintf(stderr,
+                        "surgewatch publish: %s:%llu: bad CSV header: %s\n",
+                        name, (unsigned long long)lr.lineno, err.msg);
+                rc = -1;
+                p->stop = p->strict;
+                break;
+            }
+            header_done = 1;
+            continue;
+        }
+        p->lines++;
+        handle_line(p, format, name, lr.lineno, line, len, now_ms);
+    }
+    sw_lines_deinit(&lr);
+    if (!is_stdin)
+        close(fd);
+    return rc;
+}
+
+enum {
+    OPT_STRICT = 256,
+    OPT_DLQ,
+    OPT_MAX_LINE,
+    OPT_PROGRESS,
+    OPT_LOG_LEVEL,
+};
+
+int sw_cmd_publish(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"brokers", required_argument, NULL, 'b'},
+        {"topic", required_argument, NULL, 't'},
+        {"property", required_argument, NULL, 'X'},
+        {"config", required_argument, NULL, 'c'},
+        {"format", required_argument, NULL, 'f'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"strict", no_argument, NULL, OPT_STRICT},
+        {"dlq", no_argument, NULL, OPT_DLQ},
+        {"max-line", required_argument, NULL, OPT_MAX_LINE},
+        {"quiet", no_argument, NULL, 'q'},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    publish_t p = {.format = -1, .max_line = DEFAULT_MAX_LINE};
+    sw_kafka_opts_t ko = {0};
+    sw_props_t props = {0};
+    int status = SW_EXIT_USAGE;
+    int opt;
+    p.progress = isatty(STDERR_FILENO);
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "b:t:X:c:f:nqh", longopts, NULL)) !=
+           -1) {
+        switch (opt) {
+        case 'b':
+            ko.brokers = optarg;
+            break;
+        case 't':
+            ko.topic = optarg;
+            break;
+        case 'X':
+            if (sw_props_set_kv(&ko.flag_props, optarg, "-X") != 0) {
+                fprintf(stderr,
+                        "surgewatch publish: -X %s: expected KEY=VALUE\n",
+                        optarg);
+                goto out;
+            }
+            break;
+        case 'c':
+            ko.config_path = optarg;
+            break;
+        case 'f':
+            if (strcmp(optarg, "json") == 0 || strcmp(optarg, "jsonl") == 0)
+                p.format = SW_FORMAT_JSON;
+            else if (strcmp(optarg, "csv") == 0)
+                p.format = SW_FORMAT_CSV;
+            else {
+                fprintf(stderr,
+                        "surgewatch publish: --format %s: unknown format "
+                        "(accepted: json, csv)\n",
+                        optarg);
+                goto out;
+            }
+            break;
+        case 'n':
+            p.dry_run = 1;
+            break;
+        case OPT_STRICT:
+            p.strict = 1;
+            break;
+        case OPT_DLQ:
+            p.dlq = 1;
+            break;
+        case OPT_MAX_LINE: {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (errno || *end || v < 256 || v > (64u << 20)) {
+                fprintf(stderr,
+                        "surgewatch publish: --max-line %s: expected a "
+                        "number of bytes from 256 to 67108864\n",
+                        optarg);
+                goto out;
+            }
+            p.max_line = (size_t)v;
+            break;
+        }
+        case 'q':
+            p.quiet = 1;
+            break;
+        case OPT_PROGRESS:
+            p.progress = 1;
+            break;
+        case OPT_LOG_LEVEL:
+            if (sw_log_level_parse(optarg, &sw_log_level) != 0) {
+                fprintf(stderr,
+                        "surgewatch publish: --log-level %s: expected error, "
+                        "warn, info or debug\n",
+                        optarg);
+                goto out;
+            }
+            break;
+        case 'h':
+            fputs(help, stdout);
+            status = SW_EXIT_OK;
+            goto out;
+        default:
+            fprintf(stderr, "Try 'surgewatch publish --help'.\n");
+            goto out;
+        }
+    }
+    if (sw_kafka_resolve("publish", &ko, &props, p.topic, sizeof(p.topic)))
+        goto out;
+
+    p.json = sw_json_decoder_new();
+    p.csv = sw_csv_decoder_new();
+    if (p.json == NULL || p.csv == NULL) {
+        fprintf(stderr, "surgewatch publish: out of memory\n");
+        goto out;
+    }
+    if (!p.dry_run) {
+        char errstr[512];
+        p.producer = sw_producer_new(&props, p.topic, errstr, sizeof(errstr));
+        if (p.producer == NULL) {
+            fprintf(stderr, "surgewatch publish: %s\n", errstr);
+            goto out;
+        }
+        if (sw_producer_check(p.producer, 10000, errstr, sizeof(errstr))) {
+            fprintf(stderr, "surgewatch publish: brokers %s: %s\n",
+                    sw_props_find(&props, "bootstrap.servers")->value,
+                    errstr);
+            status = SW_EXIT_UNAVAILABLE;
+            goto out;
+        }
+    }
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    p.t0_ns = p.last_progress_ns = sw_clock_mono_ns();
+    int read_failed = 0;
+    if (optind >= argc) {
+        read_failed |= publish_file(&p, "-") != 0;
+    } else {
+        for (int i = optind; i < argc && !interrupted && !p.stop; i++)
+            read_failed |= publish_file(&p, argv[i]) != 0;
+    }
+
+    if (p.producer) {
+        /* Wait for every delivery report; message.timeout.ms bounds it. */
+        while (sw_producer_flush(p.producer, 1000) > 0) {
+            if (p.progress)
+                progress(&p, 0);
+        }
+    }
+    if (p.progress)
+        progress(&p, 1);
+
+    double secs = (double)(sw_clock_mono_ns() - p.t0_ns) / 1e9;
+    const sw_producer_stats_t *st =
+        p.producer ? sw_producer_stats(p.producer) : NULL;
+    uint64_t failed = p.send_failed + (st ? st->failed : 0);
+    if (p.dry_run)
+        fprintf(stderr,
+                "publish: dry run: %llu lines, %llu valid, %llu rejected "
+                "(%.2f s)\n",
+                (unsigned long long)p.lines, (unsigned long long)p.valid,
+                (unsigned long long)p.rejected, secs);
+    else
+        fprintf(stderr,
+                "publish: %llu lines, %llu sent, %llu rejected, %llu failed "
+                "to topic %s (%.2f s, %.0f events/s)\n",
+                (unsigned long long)p.lines,
+                (unsigned long long)(st->delivered),
+                (unsigned long long)p.rejected, (unsigned long long)failed,
+                p.topic, secs, secs > 0 ? (double)st->delivered / secs : 0.0);
+    if (p.rejected > 0) {
+        fprintf(stderr, "publish: rejected by reason:");
+        for (int r = 1; r < SW_REASON__COUNT; r++)
+            if (p.reasons[r])
+                fprintf(stderr, " %s=%llu", sw_reason_name((sw_reason_t)r),
+                        (unsigned long long)p.reasons[r]);
+        fputc('\n', stderr);
+    }
+    if (st && st->failed > 0)
+        fprintf(stderr, "publish: last delivery error: %s\n", st->last_error);
+    if (p.strict && p.stop && !p.fatal)
+        fprintf(stderr, "publish: stopped at the first rejected line "
+                        "(--strict)\n");
+    if (interrupted) {
+        fprintf(stderr, "publish: interrupted\n");
+        status = SW_EXIT_INTERRUPTED;
+    } else if (p.rejected > 0 || failed > 0 || read_failed) {
+        status = SW_EXIT_REJECTED;
+    } else {
+        status = SW_EXIT_OK;
+    }
+out:
+    sw_producer_destroy(&p.producer);
+    sw_json_decoder_destroy(&p.json);
+    sw_csv_decoder_destroy(&p.csv);
+    sw_props_deinit(&props);
+    sw_props_deinit(&ko.flag_props);
+    return status;
+}
