@@ -54,6 +54,7 @@ ALL_SRCS := $(LIB_SRCS) $(CMD_SRCS) $(UNIT_SRCS) $(TOOL_SRCS)
 DEPS := $(ALL_SRCS:%.c=$(BUILD)/%.d)
 
 .PHONY: all test unit format format-check fuzz bench clean
+.SECONDARY:
 all: $(BIN) $(UNIT_BINS) $(TOOL_BINS)
 
 $(BUILD)/%.o: %.c

@@ -76,7 +76,36 @@ static int lookup(const char *const *names, int n, const char *s, size_t len)
 
 int sw_field_lookup(const char *name, size_t len)
 {
-    return lookup(field_names, SW_F__COUNT, name, len);
+    /* Called for every key of every event: pick the candidate by length and
+     * first letter, then confirm with one comparison. */
+    int f = -1;
+    switch (len) {
+    case 2:
+        f = name[0] == 'i' ? SW_F_ID : name[0] == 't' ? SW_F_TS : -1;
+        break;
+    case 3:
+        f = name[0] == 's'   ? SW_F_SRC
+            : name[0] == 'n' ? SW_F_NAT
+            : name[0] == 'b' ? SW_F_BCP
+            : name[0] == 'l' ? (name[1] == 'a' ? SW_F_LAT : SW_F_LON)
+                             : -1;
+        break;
+    case 4:
+        f = SW_F_TYPE;
+        break;
+    case 5:
+        f = SW_F_COUNT;
+        break;
+    case 7:
+        f = SW_F_SECTION;
+        break;
+    case 10:
+        f = SW_F_CONFIDENCE;
+        break;
+    }
+    if (f < 0 || memcmp(field_names[f], name, len) != 0)
+        return -1;
+    return f;
 }
 
 int sw_event_type_lookup(const char *name, size_t len)

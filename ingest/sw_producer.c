@@ -241,8 +241,17 @@ int sw_producer_check(sw_producer_t *self, int timeout_ms, char *errstr,
         return SW_ERR_KAFKA;
     }
     int rc = 0;
-    if (md->topic_cnt == 1 && md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR &&
-        md->topics[0].err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) {
+    rd_kafka_resp_err_t terr =
+        md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        snprintf(errstr, errstr_size,
+                 "topic %s does not exist yet; the first message creates it "
+                 "if the brokers allow auto-creation, otherwise every "
+                 "delivery fails",
+                 md->topics[0].topic);
+        rc = 1;
+    } else if (terr != RD_KAFKA_RESP_ERR_NO_ERROR &&
+               terr != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) {
         snprintf(errstr, errstr_size, "topic %s: %s", md->topics[0].topic,
                  rd_kafka_err2str(md->topics[0].err));
         rc = SW_ERR_KAFKA;

@@ -58,7 +58,9 @@ int sw_dlq_send(sw_producer_t *self, const void *key, size_t key_len,
 
 /* Asks the brokers for the events topic's metadata, waiting up to
  * timeout_ms, so that a wrong broker list fails at once instead of after
- * message.timeout.ms. Returns 0, or SW_ERR_KAFKA with errstr set. */
+ * message.timeout.ms. Returns 0; 1 with errstr set when the topic does not
+ * exist (yet: brokers may create it on the first message); or SW_ERR_KAFKA
+ * with errstr set. */
 int sw_producer_check(sw_producer_t *self, int timeout_ms, char *errstr,
                       size_t errstr_size);
 

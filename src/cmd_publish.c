@@ -393,7 +393,10 @@ int sw_cmd_publish(int argc, char **argv)
             fprintf(stderr, "surgewatch publish: %s\n", errstr);
             goto out;
         }
-        if (sw_producer_check(p.producer, 10000, errstr, sizeof(errstr))) {
+        int crc = sw_producer_check(p.producer, 10000, errstr, sizeof(errstr));
+        if (crc == 1)
+            SW_WARN("publish", "%s", errstr);
+        else if (crc != 0) {
             fprintf(stderr, "surgewatch publish: brokers %s: %s\n",
                     sw_props_find(&props, "bootstrap.servers")->value,
                     errstr);
