@@ -151,4 +151,44 @@ rc=$?
     && pass "an unknown librdkafka property is a usage error naming it" \
     || fail "an unknown librdkafka property is a usage error" "exit $rc" "$(cat "$W/badprop.err")"
 
+# 9. settings from a config file, overridden by the environment, then flags
+t9=it-conf-$run_id
+cat > "$W/sw.ini" <<INI
+; surgewatch config used by the integration test
+[kafka]
+brokers = $B
+topic = $t9-file
+client.id = it-config
+INI
+"$SW_BIN" publish -q -c "$W/sw.ini" "$W/1k.jsonl" 2> "$W/pub9.err"
+rc=$?
+grep -q "to topic $t9-file " "$W/pub9.err" && [ "$rc" -eq 0 ] \
+    && pass "config file [kafka] brokers and topic are used" \
+    || fail "config file [kafka] settings" "exit $rc" "$(tail -3 "$W/pub9.err")"
+SURGEWATCH_CONFIG="$W/sw.ini" SURGEWATCH_TOPIC="$t9-env" "$SW_BIN" publish -q "$W/1k.jsonl" 2> "$W/pub9b.err"
+grep -q "to topic $t9-env " "$W/pub9b.err" \
+    && pass "SURGEWATCH_TOPIC overrides the config file (SURGEWATCH_CONFIG)" \
+    || fail "environment overrides config" "$(tail -3 "$W/pub9b.err")"
+SURGEWATCH_TOPIC="$t9-env" "$SW_BIN" publish -q -c "$W/sw.ini" -t "$t9-flag" "$W/1k.jsonl" 2> "$W/pub9c.err"
+grep -q "to topic $t9-flag " "$W/pub9c.err" \
+    && pass "--topic overrides the environment" \
+    || fail "flag overrides environment" "$(tail -3 "$W/pub9c.err")"
+printf '[kafka]\nbrokers = %s\nbogus = 1\n' "$B" > "$W/bad.ini"
+"$SW_BIN" publish -q -c "$W/bad.ini" "$W/1k.jsonl" 2> "$W/pub9d.err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "bad.ini:3: \[kafka\] bogus: unknown key" "$W/pub9d.err" \
+    && pass "an unknown config key is an error naming file, line and key" \
+    || fail "unknown config key" "exit $rc" "$(cat "$W/pub9d.err")"
+printf '[kafka\nbrokers = x\n' > "$W/syntax.ini"
+"$SW_BIN" publish -q -c "$W/syntax.ini" "$W/1k.jsonl" 2> "$W/pub9e.err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "syntax.ini:1: syntax error" "$W/pub9e.err" \
+    && pass "a config syntax error names file and line" \
+    || fail "config syntax error" "exit $rc" "$(cat "$W/pub9e.err")"
+"$SW_BIN" publish -q --format xml "$W/1k.jsonl" 2> "$W/pub9f.err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q "accepted: json, csv" "$W/pub9f.err" \
+    && pass "a bad --format says what is accepted" \
+    || fail "bad --format" "exit $rc" "$(cat "$W/pub9f.err")"
+
 done_testing
