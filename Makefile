@@ -33,9 +33,10 @@ LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
 # ---- the library (everything but the entry points) ----
 LIB_SRCS := \
     common/sw_err.c common/sw_log.c common/sw_time.c common/sw_lines.c \
-    config/sw_config.c \
+    config/sw_config.c config/sw_settings.c \
+    detectors/sw_detector.c detectors/sw_engine.c alerts/sw_alert.c \
     ingest/sw_event.c ingest/sw_event_text.c ingest/sw_producer.c
-CMD_SRCS := src/main.c src/sw_cmd_common.c src/cmd_publish.c
+CMD_SRCS := src/main.c src/sw_cmd_common.c src/cmd_publish.c src/cmd_backtest.c
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
@@ -63,6 +64,7 @@ $(BUILD)/%.o: %.c
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BIN): $(CMD_OBJS) $(LIB)

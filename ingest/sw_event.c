@@ -68,8 +68,9 @@ const char *sw_event_type_name(sw_event_type_t type)
 
 static int lookup(const char *const *names, int n, const char *s, size_t len)
 {
+    /* s may hold NUL bytes: compare lengths first, never read past names[i] */
     for (int i = 0; i < n; i++)
-        if (strncmp(names[i], s, len) == 0 && names[i][len] == '\0')
+        if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0)
             return i;
     return -1;
 }
@@ -685,8 +686,53 @@ static int mp_fail(int rc, sw_event_err_t *err, size_t off)
                          "invalid msgpack byte 0xc1 at byte %zu", off);
 }
 
+/* Skips one complete value (containers included) of at most `depth`
+ * levels. Returns 0, or -1 when the bytes end or are not msgpack. */
+static int mp_skip(mp_reader_t *r, int depth)
+{
+    mp_tok_t t;
+    if (depth <= 0 || mp_next(r, &t) != 0)
+        return -1;
+    if (t.kind != MP_ARRAY && t.kind != MP_MAP)
+        return 0;
+    uint64_t n = (uint64_t)t.v.n * (t.kind == MP_MAP ? 2 : 1);
+    if (n > (uint64_t)(r->end - r->p))
+        return -1; /* each element takes at least a byte */
+    for (uint64_t i = 0; i < n; i++)
+        if (mp_skip(r, depth - 1) != 0)
+            return -1;
+    return 0;
+}
+
+static int decode_msgpack(const void *buf, size_t len, int64_t now_ms,
+                          sw_event_t *ev, sw_event_err_t *err, int stream,
+                          size_t *consumed);
+
+int sw_event_decode_msgpack_stream(const void *buf, size_t len,
+                                   int64_t now_ms, sw_event_t *ev,
+                                   sw_event_err_t *err, size_t *consumed)
+{
+    int rc = decode_msgpack(buf, len, now_ms, ev, err, 1, consumed);
+    if (rc != 0) {
+        /* a well-formed but invalid event can be stepped over */
+        mp_reader_t r = {(const unsigned char *)buf,
+                         (const unsigned char *)buf + len};
+        *consumed = mp_skip(&r, 16) == 0
+                        ? (size_t)(r.p - (const unsigned char *)buf)
+                        : 0;
+    }
+    return rc;
+}
+
 int sw_event_decode_msgpack(const void *buf, size_t len, int64_t now_ms,
                             sw_event_t *ev, sw_event_err_t *err)
+{
+    return decode_msgpack(buf, len, now_ms, ev, err, 0, NULL);
+}
+
+static int decode_msgpack(const void *buf, size_t len, int64_t now_ms,
+                          sw_event_t *ev, sw_event_err_t *err, int stream,
+                          size_t *consumed)
 {
     mp_reader_t r = {(const unsigned char *)buf,
                      (const unsigned char *)buf + len};
@@ -760,7 +806,9 @@ int sw_event_decode_msgpack(const void *buf, size_t len, int64_t now_ms,
         if (rc)
             return -1;
     }
-    if (r.p != r.end)
+    if (stream)
+        *consumed = (size_t)(r.p - (const unsigned char *)buf);
+    else if (r.p != r.end)
         return sw_event_fail(err, SW_REASON_TRAILING_BYTES, -1,
                              "%zu byte(s) after the event map",
                              (size_t)(r.end - r.p));

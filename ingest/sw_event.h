@@ -197,6 +197,16 @@ int sw_utf8_valid(const char *s, size_t len);
 int sw_event_decode_msgpack(const void *buf, size_t len, int64_t now_ms,
                             sw_event_t *ev, sw_event_err_t *err);
 
+/* Decodes the first event of a stream of concatenated msgpack maps (the
+ * msgpack file format of `surgewatch backtest`). On success *consumed is
+ * the event's length. On failure it is the length of the rejected value
+ * when that value is well-formed msgpack (the caller can go on after it),
+ * or 0 when the stream itself is broken (truncated, invalid byte, nested
+ * deeper than 16 levels): nothing after it can be trusted. */
+int sw_event_decode_msgpack_stream(const void *buf, size_t len,
+                                   int64_t now_ms, sw_event_t *ev,
+                                   sw_event_err_t *err, size_t *consumed);
+
 /* Encodes a valid event as a msgpack map into buf (cap bytes; at least
  * SW_EVENT_MSGPACK_MAX is always enough). Allocates nothing. Returns the
  * number of bytes written, or 0 if cap was too small. */

@@ -15,6 +15,8 @@ static const struct {
 } commands[] = {
     {"publish", sw_cmd_publish,
      "read events (JSON lines or CSV), validate, produce them to Kafka"},
+    {"backtest", sw_cmd_backtest,
+     "run the detectors over past events, print the alerts as JSON lines"},
 };
 
 static void usage(FILE *out)
