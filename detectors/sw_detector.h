@@ -52,7 +52,8 @@ typedef struct sw_detector_params {
     /* EARS C1/C2/C3 */
     uint32_t baseline; /* buckets in the baseline, 2..100 (default 7) */
     double alpha;      /* one-sided significance, 0 < alpha < 0.5
-                        * (default 0.001: z = 3.0902) */
+                        * (default 0.001: z = 3.0902; ears_c3: 0.025,
+                        * z = 1.96, the CDC's "C3 > 2") */
     double min_sigma;  /* floor for the baseline sd, >= 0 (default 0.5) */
     /* CUSUM */
     double cusum_k;       /* reference value k, >= 0 (default 1.04) */

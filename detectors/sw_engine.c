@@ -106,6 +106,8 @@ struct sw_engine {
     sw_engine_stats_t stats;
 };
 
+static size_t key_bytes(const sw_engine_t *e);
+
 /* ------------------------------------------------------------ helpers */
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -355,6 +357,15 @@ void sw_engine_destroy(sw_engine_t **self_p)
 
 const sw_engine_stats_t *sw_engine_stats(sw_engine_t *self)
 {
+    size_t bytes = sizeof(*self) + self->table_cap * sizeof(self->table[0]) +
+                   self->nkeys * key_bytes(self) +
+                   self->nparts * sizeof(self->parts[0]) +
+                   self->replay_cap * sizeof(self->replay[0]) +
+                   self->dirty_cap * sizeof(self->dirty[0]);
+    for (size_t i = 0; i < self->nparts; i++)
+        bytes += self->parts[i].cap * sizeof(wkey_t *) +
+                 self->parts[i].dd_cap * sizeof(dedup_entry_t);
+    self->stats.state_bytes = bytes;
     return &self->stats;
 }
 
