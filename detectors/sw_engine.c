@@ -896,8 +896,12 @@ sw_reason_t sw_engine_push(sw_engine_t *self, int32_t partition,
         e->stats.late++;
         return SW_REASON_LATE;
     }
-    const sw_profile_t *prof =
-        profile_for(&e->profiles, ev->section, ev->section_len);
+    /* the section's key; its profile is looked up only for a new key */
+    uint64_t h = key_hash(ev->section, ev->section_len, -1);
+    wkey_t *k = find_key(e, ev->section, ev->section_len, -1, h);
+    const sw_profile_t *prof = k ? k->profile
+                                 : profile_for(&e->profiles, ev->section,
+                                               ev->section_len);
     if (prof == NULL) {
         e->stats.unknown_section++;
         return SW_REASON_UNKNOWN_SECTION;
@@ -909,17 +913,20 @@ sw_reason_t sw_engine_push(sw_engine_t *self, int32_t partition,
     }
     p->events_seen++;
     e->stats.events++;
-    for (int pass = 0; pass < 1 + (e->conf.by_type != 0); pass++) {
-        int type = pass ? (int)ev->type : -1;
-        uint64_t h = key_hash(ev->section, ev->section_len, type);
-        wkey_t *k = find_key(e, ev->section, ev->section_len, type, h);
-        if (k == NULL) {
-            k = new_key(e, p, partition, ev->section, ev->section_len, type,
-                        h, prof);
-            if (k == NULL)
-                continue; /* out of memory: not counted for this key */
-        }
+    if (k == NULL)
+        k = new_key(e, p, partition, ev->section, ev->section_len, -1, h,
+                    prof);
+    if (k != NULL) /* else out of memory: not counted for this key */
         key_add(e, p, k, b, ev->count);
+    if (e->conf.by_type) {
+        int type = (int)ev->type;
+        uint64_t ht = key_hash(ev->section, ev->section_len, type);
+        wkey_t *kt = find_key(e, ev->section, ev->section_len, type, ht);
+        if (kt == NULL)
+            kt = new_key(e, p, partition, ev->section, ev->section_len, type,
+                         ht, prof);
+        if (kt != NULL)
+            key_add(e, p, kt, b, ev->count);
     }
     advance_part(e, p, ev->ts_ms);
     return SW_REASON_NONE;

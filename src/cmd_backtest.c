@@ -70,12 +70,22 @@ static void on_signal(int sig)
 
 /* ---------------------------------------------------- reorder buffer */
 
+/* Events wait in a slab; the FIFO and the heap hold 16-byte references
+ * (time, slab slot), so reordering moves no event around. */
+typedef struct ref {
+    int64_t ts;
+    uint64_t slot;
+} ref_t;
+
 typedef struct reorder {
-    sw_event_t *fifo; /* events in time order, as they came */
+    sw_event_t *slab;
+    uint64_t *free_slots;
+    size_t slab_cap, nfree, slab_used;
+    ref_t *fifo; /* in time order, as they came */
     size_t fcap, fhead, flen;
-    sw_event_t *heap; /* events that came out of order */
+    ref_t *heap; /* those that came out of order */
     size_t hcap, hlen;
-    int64_t last_in; /* ts of the last event put in the FIFO */
+    int64_t last_in;
     int oom;
 } reorder_t;
 
@@ -90,46 +100,66 @@ static int grow(void **p, size_t *cap, size_t elem)
     return 0;
 }
 
+static int slab_put(reorder_t *q, const sw_event_t *ev, uint64_t *slot)
+{
+    if (q->nfree) {
+        *slot = q->free_slots[--q->nfree];
+    } else {
+        if (q->slab_used == q->slab_cap) {
+            size_t cap = q->slab_cap;
+            if (grow((void **)&q->slab, &cap, sizeof(sw_event_t)))
+                return -1;
+            size_t fcap = q->slab_cap;
+            if (grow((void **)&q->free_slots, &fcap, sizeof(uint64_t)))
+                return -1;
+            q->slab_cap = cap;
+        }
+        *slot = q->slab_used++;
+    }
+    q->slab[*slot] = *ev;
+    return 0;
+}
+
 static void ro_push(reorder_t *q, const sw_event_t *ev)
 {
+    ref_t ref = {ev->ts_ms, 0};
+    if (slab_put(q, ev, &ref.slot)) {
+        q->oom = 1;
+        return;
+    }
     if (q->flen == 0 || ev->ts_ms >= q->last_in) {
         if (q->flen == q->fcap) {
-            size_t old = q->fcap;
-            sw_event_t *op = q->fifo;
-            q->fifo = NULL;
-            size_t ncap = old;
-            void *np = NULL;
-            if (grow(&np, &ncap, sizeof(sw_event_t))) {
-                q->fifo = op;
+            size_t old = q->fcap, ncap = old;
+            ref_t *np = NULL;
+            if (grow((void **)&np, &ncap, sizeof(ref_t))) {
                 q->oom = 1;
                 return;
             }
-            /* unwrap the ring into the new array */
-            for (size_t i = 0; i < q->flen; i++)
-                ((sw_event_t *)np)[i] = op[(q->fhead + i) % old];
-            free(op);
+            for (size_t i = 0; i < q->flen; i++) /* unwrap the ring */
+                np[i] = q->fifo[(q->fhead + i) % old];
+            free(q->fifo);
             q->fifo = np;
             q->fcap = ncap;
             q->fhead = 0;
         }
-        q->fifo[(q->fhead + q->flen++) % q->fcap] = *ev;
+        q->fifo[(q->fhead + q->flen++) % q->fcap] = ref;
         q->last_in = ev->ts_ms;
         return;
     }
     if (q->hlen == q->hcap &&
-        grow((void **)&q->heap, &q->hcap, sizeof(sw_event_t))) {
+        grow((void **)&q->heap, &q->hcap, sizeof(ref_t))) {
         q->oom = 1;
         return;
     }
     size_t i = q->hlen++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (q->heap[parent].ts_ms <= ev->ts_ms)
+        if (q->heap[parent].ts <= ref.ts)
             break;
         q->heap[i] = q->heap[parent];
         i = parent;
     }
-    q->heap[i] = *ev;
+    q->heap[i] = ref;
 }
 
 static size_t ro_len(const reorder_t *q)
@@ -141,37 +171,48 @@ static int64_t ro_min_ts(const reorder_t *q)
 {
     int64_t m = INT64_MAX;
     if (q->flen)
-        m = q->fifo[q->fhead].ts_ms;
-    if (q->hlen && q->heap[0].ts_ms < m)
-        m = q->heap[0].ts_ms;
+        m = q->fifo[q->fhead].ts;
+    if (q->hlen && q->heap[0].ts < m)
+        m = q->heap[0].ts;
     return m;
 }
 
-static void ro_pop(reorder_t *q, sw_event_t *out)
+/* Takes the oldest event out; *out stays valid until the next push. */
+static const sw_event_t *ro_pop(reorder_t *q)
 {
-    if (q->flen &&
-        (q->hlen == 0 || q->fifo[q->fhead].ts_ms <= q->heap[0].ts_ms)) {
-        *out = q->fifo[q->fhead];
+    ref_t r;
+    if (q->flen && (q->hlen == 0 || q->fifo[q->fhead].ts <= q->heap[0].ts)) {
+        r = q->fifo[q->fhead];
         q->fhead = (q->fhead + 1) % q->fcap;
         q->flen--;
-        return;
+    } else {
+        r = q->heap[0];
+        ref_t last = q->heap[--q->hlen];
+        size_t i = 0;
+        for (;;) {
+            size_t c = 2 * i + 1;
+            if (c >= q->hlen)
+                break;
+            if (c + 1 < q->hlen && q->heap[c + 1].ts < q->heap[c].ts)
+                c++;
+            if (last.ts <= q->heap[c].ts)
+                break;
+            q->heap[i] = q->heap[c];
+            i = c;
+        }
+        if (q->hlen)
+            q->heap[i] = last;
     }
-    *out = q->heap[0];
-    sw_event_t last = q->heap[--q->hlen];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= q->hlen)
-            break;
-        if (c + 1 < q->hlen && q->heap[c + 1].ts_ms < q->heap[c].ts_ms)
-            c++;
-        if (last.ts_ms <= q->heap[c].ts_ms)
-            break;
-        q->heap[i] = q->heap[c];
-        i = c;
-    }
-    if (q->hlen)
-        q->heap[i] = last;
+    q->free_slots[q->nfree++] = r.slot;
+    return &q->slab[r.slot];
+}
+
+static void ro_free(reorder_t *q)
+{
+    free(q->slab);
+    free(q->free_slots);
+    free(q->fifo);
+    free(q->heap);
 }
 
 /* ------------------------------------------------------------- state */
@@ -238,20 +279,14 @@ static void take(backtest_t *bt, const sw_event_t *ev)
     ro_push(&bt->q, ev);
     /* an event can still be preceded by one up to `lateness` older than
      * the newest: release what is older than that */
-    sw_event_t out;
-    while (ro_len(&bt->q) && ro_min_ts(&bt->q) < bt->max_ts - bt->lateness_ms) {
-        ro_pop(&bt->q, &out);
-        feed(bt, &out);
-    }
+    while (ro_len(&bt->q) && ro_min_ts(&bt->q) < bt->max_ts - bt->lateness_ms)
+        feed(bt, ro_pop(&bt->q));
 }
 
 static void drain(backtest_t *bt)
 {
-    sw_event_t out;
-    while (ro_len(&bt->q)) {
-        ro_pop(&bt->q, &out);
-        feed(bt, &out);
-    }
+    while (ro_len(&bt->q))
+        feed(bt, ro_pop(&bt->q));
 }
 
 /* ---------------------------------------------------------- readers */
@@ -591,8 +626,7 @@ int sw_cmd_backtest(int argc, char **argv)
 out:
     if (fd > STDIN_FILENO)
         close(fd);
-    free(bt.q.fifo);
-    free(bt.q.heap);
+    ro_free(&bt.q);
     sw_engine_destroy(&bt.engine);
     sw_settings_deinit(&settings);
     sw_config_destroy(&cfg);

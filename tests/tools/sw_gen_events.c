@@ -6,9 +6,13 @@
  * nationality and position. Optionally every K-th line is malformed in one
  * of several ways, and the numbers of those lines are written to a file.
  *
- * usage: sw_gen_events [--count N] [--format json|csv] [--seed S]
+ * usage: sw_gen_events [--count N] [--format json|csv|msgpack] [--seed S]
  *                      [--start RFC3339] [--days D] [--bad-every K]
- *                      [--bad-list FILE]
+ *                      [--bad-list FILE] [--sections N]
+ *
+ * --sections N spreads the events over N sections: the real ones, then
+ * sub-sections of them ("GR-MK/s0042"). msgpack writes a stream of
+ * concatenated maps (no bad lines).
  */
 #include "sw_event.h"
 #include "sw_time.h"
@@ -45,10 +49,33 @@ static uint64_t rnd(void)
 
 static void usage(void)
 {
-    fputs("usage: sw_gen_events [--count N] [--format json|csv] [--seed S]\n"
-          "         [--start RFC3339] [--days D] [--bad-every K] "
-          "[--bad-list FILE]\n",
+    fputs("usage: sw_gen_events [--count N] [--format json|csv|msgpack]\n"
+          "         [--seed S] [--start RFC3339] [--days D] [--bad-every K]\n"
+          "         [--bad-list FILE] [--sections N]\n",
           stderr);
+}
+
+/* msgpack: build the event and encode it with the project's encoder */
+static void put_msgpack(const char *sec, const char *src, long long i,
+                        int64_t ts, int type, int cnt, const char *nat)
+{
+    sw_event_t ev;
+    sw_event_reset(&ev);
+    ev.id_len = (uint8_t)snprintf(ev.id, sizeof(ev.id), "%s-%lld", src, i);
+    memcpy(ev.src, src, 3);
+    ev.section_len = (uint8_t)snprintf(ev.section, sizeof(ev.section), "%s",
+                                       sec);
+    ev.ts_ms = ts;
+    ev.type = (sw_event_type_t)type;
+    ev.count = (uint32_t)cnt;
+    ev.seen = SW_FIELDS_REQUIRED;
+    if (nat) {
+        snprintf(ev.nat, sizeof(ev.nat), "%s", nat);
+        ev.seen |= 1u << SW_F_NAT;
+    }
+    unsigned char buf[SW_EVENT_MSGPACK_MAX];
+    size_t n = sw_event_encode_msgpack(&ev, buf, sizeof(buf));
+    fwrite(buf, 1, n, stdout);
 }
 
 int main(int argc, char **argv)
@@ -61,10 +88,12 @@ int main(int argc, char **argv)
         {"days", required_argument, NULL, 'd'},
         {"bad-every", required_argument, NULL, 'b'},
         {"bad-list", required_argument, NULL, 'l'},
+        {"sections", required_argument, NULL, 'N'},
         {NULL, 0, NULL, 0},
     };
     long long count = 1000, days = 365, bad_every = 0;
-    int csv = 0;
+    int csv = 0, mp = 0;
+    long long nsections = 0;
     int64_t start = 1546300800000; /* 2019-01-01 */
     const char *bad_list = NULL;
     rng_state = 42;
@@ -77,6 +106,8 @@ int main(int argc, char **argv)
         case 'f':
             if (strcmp(optarg, "csv") == 0)
                 csv = 1;
+            else if (strcmp(optarg, "msgpack") == 0)
+                mp = 1;
             else if (strcmp(optarg, "json") != 0) {
                 usage();
                 return 2;
@@ -99,6 +130,9 @@ int main(int argc, char **argv)
             break;
         case 'l':
             bad_list = optarg;
+            break;
+        case 'N':
+            nsections = atoll(optarg);
             break;
         default:
             usage();
@@ -132,6 +166,18 @@ int main(int argc, char **argv)
         while (w >= sections[s].weight)
             w -= sections[s++].weight;
         const char *sec = sections[s].section;
+        char subsec[SW_SECTION_MAX + 1];
+        if (nsections > 0) {
+            /* uniform over nsections: real sections first, then
+             * sub-sections of the real ones */
+            long long x = (long long)(rnd() % (uint64_t)nsections);
+            s = (size_t)(x % (long long)NSECTIONS);
+            sec = sections[s].section;
+            if (x >= (long long)NSECTIONS && strchr(sec, '/') == NULL) {
+                snprintf(subsec, sizeof(subsec), "%s/s%05lld", sec, x);
+                sec = subsec;
+            }
+        }
         char src[3] = {sec[(rnd() & 1) ? 3 : 0], sec[(rnd() & 1) ? 4 : 1], 0};
         src[1] = src[0] == sec[0] ? sec[1] : sec[4];
         int64_t ts = start + (int64_t)((double)span * (double)i /
@@ -158,6 +204,10 @@ int main(int argc, char **argv)
         if (text_ts)
             sw_time_format(ts, ts_text);
 
+        if (mp) {
+            put_msgpack(sec, src, i, ts, type, cnt, nat);
+            continue;
+        }
         int bad = bad_every > 0 && (i + 1) % bad_every == 0;
         int kind = bad ? (int)((i / bad_every) % 8) : -1;
         if (bad && bl)
