@@ -134,6 +134,16 @@ int sw_time_parse_rfc3339(const char *s, size_t len, int64_t *ms)
     return 0;
 }
 
+static char *put_digits(char *p, int v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
+/* Hand-formatted: alert ids and JSON lines format times on hot paths. */
 char *sw_time_format(int64_t ms, char *buf)
 {
     int64_t days = ms / SW_MS_PER_DAY;
@@ -144,11 +154,25 @@ char *sw_time_format(int64_t ms, char *buf)
     }
     int y, m, d;
     civil_from_days(days, &y, &m, &d);
-    snprintf(buf, SW_TIME_STR_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m,
-             d, (int)(rem / SW_MS_PER_HOUR),
-             (int)(rem % SW_MS_PER_HOUR / SW_MS_PER_MIN),
-             (int)(rem % SW_MS_PER_MIN / SW_MS_PER_SEC),
-             (int)(rem % SW_MS_PER_SEC));
+    if (y < 0 || y > 9999) {
+        snprintf(buf, SW_TIME_STR_MAX, "%d-%02d-%02dT00:00:00.000Z", y, m, d);
+        return buf;
+    }
+    char *p = put_digits(buf, y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, (int)(rem / SW_MS_PER_HOUR), 2);
+    *p++ = ':';
+    p = put_digits(p, (int)(rem % SW_MS_PER_HOUR / SW_MS_PER_MIN), 2);
+    *p++ = ':';
+    p = put_digits(p, (int)(rem % SW_MS_PER_MIN / SW_MS_PER_SEC), 2);
+    *p++ = '.';
+    p = put_digits(p, (int)(rem % SW_MS_PER_SEC), 3);
+    *p++ = 'Z';
+    *p = '\0';
     return buf;
 }
 

@@ -77,6 +77,8 @@ typedef struct part {
     size_t nkeys, cap;
     dedup_entry_t *dd;
     size_t dd_cap, dd_used;
+    dedup_entry_t *dd_spare; /* same size as dd: purges reuse it */
+    int64_t dd_purged;       /* expiry bucket of the last purge */
 } part_t;
 
 struct sw_engine {
@@ -116,12 +118,26 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+/* Hashes short strings 8 bytes at a time (multiply-xorshift per word):
+ * section ids and event ids are hashed for every event. */
 static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= UINT64_C(0x100000001b3);
+    const uint64_t m = UINT64_C(0x9e3779b97f4a7c15);
+    h ^= n * m;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * m;
+        h ^= h >> 29;
+        s += 8;
+        n -= 8;
+    }
+    if (n) {
+        uint64_t w = 0;
+        memcpy(&w, s, n);
+        h = (h ^ w) * m;
+        h ^= h >> 29;
     }
     return h;
 }
@@ -221,6 +237,13 @@ static int profile_check(const sw_profile_t *p, const char *where,
     return 0;
 }
 
+static int cmp_override(const void *a, const void *b)
+{
+    return strcmp(((const struct sw_profile_override *)a)->section,
+                  ((const struct sw_profile_override *)b)->section);
+}
+
+/* A copy with the overrides sorted by section, for binary search. */
 static int profiles_copy(sw_profiles_t *dst, const sw_profiles_t *src)
 {
     *dst = *src;
@@ -231,16 +254,34 @@ static int profiles_copy(sw_profiles_t *dst, const sw_profiles_t *src)
     if (dst->v == NULL)
         return -1;
     memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
+    qsort(dst->v, dst->n, sizeof(*dst->v), cmp_override);
     return 0;
 }
 
+/* The profile of a section, or NULL when strict and not listed. Later
+ * duplicates of a section in the list are ignored (the first wins). */
 static const sw_profile_t *profile_for(const sw_profiles_t *ps,
                                        const char *section, size_t len)
 {
-    for (size_t i = 0; i < ps->n; i++)
-        if (strncmp(ps->v[i].section, section, len) == 0 &&
-            ps->v[i].section[len] == '\0')
-            return &ps->v[i].profile;
+    char key[SW_SECTION_MAX + 1];
+    if (len > SW_SECTION_MAX)
+        return ps->strict ? NULL : &ps->def;
+    memcpy(key, section, len);
+    key[len] = '\0';
+    size_t lo = 0, hi = ps->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(ps->v[mid].section, key);
+        if (c == 0) {
+            while (mid > 0 && strcmp(ps->v[mid - 1].section, key) == 0)
+                mid--;
+            return &ps->v[mid].profile;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return ps->strict ? NULL : &ps->def;
 }
 
@@ -346,6 +387,7 @@ void sw_engine_destroy(sw_engine_t **self_p)
     for (size_t p = 0; p < e->nparts; p++) {
         free(e->parts[p].keys);
         free(e->parts[p].dd);
+        free(e->parts[p].dd_spare);
     }
     free(e->parts);
     free(e->dirty);
@@ -364,7 +406,8 @@ const sw_engine_stats_t *sw_engine_stats(sw_engine_t *self)
                    self->dirty_cap * sizeof(self->dirty[0]);
     for (size_t i = 0; i < self->nparts; i++)
         bytes += self->parts[i].cap * sizeof(wkey_t *) +
-                 self->parts[i].dd_cap * sizeof(dedup_entry_t);
+                 self->parts[i].dd_cap * sizeof(dedup_entry_t) *
+                     (self->parts[i].dd_spare ? 2 : 1);
     self->stats.state_bytes = bytes;
     return &self->stats;
 }
@@ -389,18 +432,29 @@ static void make_alert(const sw_engine_t *e, const wkey_t *k, int kind,
                        const sw_detector_result_t *r, sw_level_t level,
                        int64_t raised_at, int64_t at, sw_alert_t *a)
 {
+    /* "<section>[:<type>]:<detector>:2019-03-04T00:00Z", without printf:
+     * transitions can be frequent */
+    char *o = a->alert_id;
+    memcpy(o, k->section, k->section_len);
+    o += k->section_len;
+    *o++ = ':';
+    if (k->type >= 0) {
+        const char *t = sw_event_type_name((sw_event_type_t)k->type);
+        size_t n = strlen(t);
+        memcpy(o, t, n);
+        o += n;
+        *o++ = ':';
+    }
+    const char *dn = sw_detector_name((sw_detector_kind_t)kind);
+    size_t dl = strlen(dn);
+    memcpy(o, dn, dl);
+    o += dl;
+    *o++ = ':';
     char ts[SW_TIME_STR_MAX];
     sw_time_format(start * e->B, ts);
-    /* "2019-03-04T00:00:00.000Z" -> "2019-03-04T00:00Z" for the id */
-    ts[16] = 'Z';
-    ts[17] = '\0';
-    if (k->type >= 0)
-        snprintf(a->alert_id, sizeof(a->alert_id), "%s:%s:%s:%s", k->section,
-                 sw_event_type_name((sw_event_type_t)k->type),
-                 sw_detector_name((sw_detector_kind_t)kind), ts);
-    else
-        snprintf(a->alert_id, sizeof(a->alert_id), "%s:%s:%s", k->section,
-                 sw_detector_name((sw_detector_kind_t)kind), ts);
+    memcpy(o, ts, 16); /* "2019-03-04T00:00" */
+    o[16] = 'Z';
+    o[17] = '\0';
     a->state = state;
     memcpy(a->section, k->section, (size_t)k->section_len + 1);
     a->type = k->type;
@@ -642,6 +696,7 @@ static part_t *get_part(sw_engine_t *e, int32_t p)
             memset(&np[i], 0, sizeof(np[i]));
             np[i].wm = INT64_MIN;
             np[i].closed = INT64_MIN;
+            np[i].dd_purged = INT64_MIN;
         }
         e->parts = np;
         e->nparts = n;
@@ -783,9 +838,17 @@ static void key_add(sw_engine_t *e, part_t *p, wkey_t *k, int64_t b,
 
 static int dedup_rebuild(part_t *p, size_t cap, int64_t expire_before)
 {
-    dedup_entry_t *t = calloc(cap, sizeof(*t));
-    if (t == NULL)
-        return -1;
+    dedup_entry_t *t;
+    if (cap == p->dd_cap && p->dd_spare != NULL) {
+        t = p->dd_spare; /* a purge at the same size: no allocation */
+        memset(t, 0, cap * sizeof(*t));
+    } else {
+        t = calloc(cap, sizeof(*t));
+        if (t == NULL)
+            return -1;
+        free(p->dd_spare);
+        p->dd_spare = NULL;
+    }
     size_t used = 0;
     for (size_t i = 0; i < p->dd_cap; i++) {
         dedup_entry_t *d = &p->dd[i];
@@ -797,7 +860,13 @@ static int dedup_rebuild(part_t *p, size_t cap, int64_t expire_before)
         t[j] = *d;
         used++;
     }
-    free(p->dd);
+    if (cap == p->dd_cap) {
+        p->dd_spare = p->dd;
+    } else {
+        free(p->dd);
+        p->dd_spare = calloc(cap, sizeof(*t)); /* may fail: then allocate
+                                                  at the next purge */
+    }
     p->dd = t;
     p->dd_cap = cap;
     p->dd_used = used;
@@ -818,21 +887,23 @@ static int dedup_seen(sw_engine_t *e, part_t *p, const sw_event_t *ev,
             ? INT64_MIN
             : floor_div(p->wm - e->conf.lateness_ms, e->B) - 1;
     if ((p->dd_used + 1) * 10 > p->dd_cap * 7) {
+        /* over 70 % full: drop expired entries (at most once per bucket
+         * of watermark progress), then grow while over half full, up to
+         * a table that holds dedup_capacity entries at half load */
         size_t cap = p->dd_cap ? p->dd_cap : 4096;
-        /* drop expired entries; grow when still over half full */
-        if (p->dd_cap && dedup_rebuild(p, cap, expire_before) != 0)
-            return 0;
-        if ((p->dd_used + 1) * 2 > cap) {
-            if (cap * 2 <= e->conf.dedup_capacity * 2 || p->dd_cap == 0) {
-                if (p->dd_cap == 0 || cap < e->conf.dedup_capacity * 2)
-                    cap *= (p->dd_cap == 0) ? 1 : 2;
-            }
+        size_t max_cap = (size_t)next_pow2(e->conf.dedup_capacity) * 2;
+        if (p->dd_cap && p->dd_purged != expire_before) {
+            p->dd_purged = expire_before;
+            if (dedup_rebuild(p, cap, expire_before) != 0)
+                return 0;
         }
+        while ((p->dd_used + 1) * 2 > cap && cap < max_cap)
+            cap *= 2;
         if (cap != p->dd_cap && dedup_rebuild(p, cap, expire_before) != 0)
             return 0;
         if ((p->dd_used + 1) * 10 > p->dd_cap * 9) {
             e->stats.dedup_overflow++;
-            return 0;
+            return 0; /* full of live entries: not recorded */
         }
     }
     size_t mask = p->dd_cap - 1;
@@ -1337,7 +1408,8 @@ static void part_clear(sw_engine_t *e, part_t *p)
     }
     p->nkeys = 0;
     free(p->dd);
-    p->dd = NULL;
+    free(p->dd_spare);
+    p->dd = p->dd_spare = NULL;
     p->dd_cap = p->dd_used = 0;
     p->wm = p->closed = INT64_MIN;
     p->events_seen = p->events_at_tick = 0;
