@@ -106,7 +106,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined $(INCS) $(shell $(PKG_CONFIG) --cflags $(PKGS))
 
-$(FUZZ_DIR)/%: tests/fuzz/%.c $(LIB_SRCS)
+$(FUZZ_DIR)/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard tests/fuzz/*.h common/*.h ingest/*.h config/*.h detectors/*.h alerts/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
 

@@ -145,12 +145,16 @@ int main(int argc, char **argv)
         }
         int64_t a = sw_clock_mono_ns();
         long half = nev / 2;
-        for (long i = 0; i < half; i++)
-            sw_engine_push(eng, 0, &ev[i]);
+        for (long i = 0; i < half; i += 256)
+            sw_engine_push_batch(eng, 0, &ev[i],
+                                 (size_t)(half - i < 256 ? half - i : 256),
+                                 NULL);
         bytes_half = sw_engine_stats(eng)->state_bytes;
         unsigned long long a0 = n_allocs;
-        for (long i = half; i < nev; i++)
-            sw_engine_push(eng, 0, &ev[i]);
+        for (long i = half; i < nev; i += 256)
+            sw_engine_push_batch(eng, 0, &ev[i],
+                                 (size_t)(nev - i < 256 ? nev - i : 256),
+                                 NULL);
         allocs_second_half = n_allocs - a0;
         int64_t b = sw_clock_mono_ns();
         const sw_engine_stats_t *st = sw_engine_stats(eng);

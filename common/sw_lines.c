@@ -58,7 +58,9 @@ int sw_lines_next(sw_lines_t *self, const char **line, size_t *len)
             self->start += n + 1;
             self->bytes += n + 1;
             self->lineno++;
-            if (skipped > 0 || n > self->max_line) {
+            /* max_line counts the line without its "\r\n", as with "\n" */
+            int cr = n > 0 && p[n - 1] == '\r';
+            if (skipped > 0 || n - (size_t)cr > self->max_line) {
                 *len = skipped + n;
                 return SW_ERR_RANGE;
             }
@@ -76,7 +78,8 @@ int sw_lines_next(sw_lines_t *self, const char **line, size_t *len)
             self->start = self->end;
             self->bytes += avail;
             self->lineno++;
-            if (skipped > 0 || avail > self->max_line) {
+            int cr = avail > 0 && p[avail - 1] == '\r';
+            if (skipped > 0 || avail - (size_t)cr > self->max_line) {
                 *len = skipped + avail;
                 return SW_ERR_RANGE;
             }
@@ -86,8 +89,9 @@ int sw_lines_next(sw_lines_t *self, const char **line, size_t *len)
             *len = avail;
             return 1;
         }
-        if (avail > self->max_line) {
-            /* too long already: drop what we have, keep looking for '\n' */
+        if (avail > self->max_line + 1) {
+            /* too long already (the byte past max_line may be the '\r' of
+             * a "\r\n"): drop what we have, keep looking for '\n' */
             skipped += avail;
             self->bytes += avail;
             self->start = self->end;

@@ -102,6 +102,7 @@ typedef struct {
     int line; /* number of the line inih is handling */
     sw_config_t *cfg;
     int nomem;
+    int too_long; /* number of a line that does not fit inih's buffer */
 } load_ctx_t;
 
 /* inih calls the reader once per line, then the handler for that line, so
@@ -111,8 +112,20 @@ static char *reader(char *str, int num, void *stream)
 {
     load_ctx_t *ctx = stream;
     char *r = fgets(str, num, ctx->f);
-    if (r != NULL)
+    if (r != NULL) {
         ctx->line++;
+        /* inih would take the rest of a line that does not fit as a line of
+         * its own (a bogus key, or a continuation that replaces the value):
+         * stop at such a line instead */
+        size_t n = strlen(r);
+        if (n == (size_t)num - 1 && r[n - 1] != '\n') {
+            int c = getc(ctx->f);
+            if (c != '\n' && c != EOF) {
+                ctx->too_long = ctx->line;
+                return NULL;
+            }
+        }
+    }
     return r;
 }
 
@@ -179,6 +192,12 @@ sw_config_t *sw_config_load(const char *path, char *errstr, size_t errstr_size)
                  "value\", or a comment starting with ';' or '#'; lines are "
                  "limited to %d bytes)",
                  path, rc, INI_MAX_LINE - 2);
+        goto fail;
+    }
+    if (ctx.too_long) {
+        snprintf(errstr, errstr_size,
+                 "%s:%d: line is too long (lines are limited to %d bytes)",
+                 path, ctx.too_long, INI_MAX_LINE - 2);
         goto fail;
     }
     if (rc < 0) {

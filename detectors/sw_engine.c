@@ -35,12 +35,9 @@ typedef struct sm {
 typedef struct emitted {
     int64_t start; /* of the active alert */
     int64_t raised_at;
-    int64_t recent[4]; /* starts of the last alerts raised */
     float score;
     uint8_t active;
     uint8_t level;
-    uint8_t nrecent; /* valid entries of recent, up to 4 */
-    uint8_t rpos;    /* where the next one goes */
 } emitted_t;
 
 typedef struct key {
@@ -61,6 +58,7 @@ typedef struct key {
     uint32_t *ring;    /* R counts */
     int64_t *snap_tag; /* K: bucket after which the snapshot was taken */
     sm_t *snap;        /* K x NKIND */
+    uint8_t *told;     /* NKIND x R bits, see told_get() */
 } wkey_t;
 
 typedef struct dedup_entry {
@@ -368,10 +366,12 @@ sw_engine_t *sw_engine_new(const sw_engine_conf_t *conf,
         want = 61;
     if (want > SW_DETECTOR_MAX_LOOKBACK)
         want = SW_DETECTOR_MAX_LOOKBACK;
-    e->R = next_pow2((uint64_t)want + (uint64_t)e->lateness_buckets + 3);
     e->S = (uint32_t)((e->lateness_buckets + 1 + 31) / 32);
     if (e->S == 0)
         e->S = 1;
+    /* a replay after a late event starts up to S buckets before it and
+     * reads a lookback before that: the ring holds all of it */
+    e->R = next_pow2((uint64_t)want + (uint64_t)e->lateness_buckets + e->S + 3);
     e->K = next_pow2((uint64_t)(e->lateness_buckets + 1) / e->S + 4);
     return e;
 }
@@ -475,12 +475,37 @@ static void make_alert(const sw_engine_t *e, const wkey_t *k, int kind,
     a->retracted = 0;
 }
 
-static int in_recent(const emitted_t *em, int64_t start)
+/* The told bits: one per (detector, bucket of the ring), set while an
+ * alert raised in that bucket has been told and not retracted. They are
+ * indexed by the raise bucket (start + raise_after - 1), which, unlike the
+ * start, always lies among the buckets a replay re-evaluates: every alert
+ * a replay may take back is found, however many there were. */
+static uint8_t *told_byte(const sw_engine_t *e, const wkey_t *k, int kind,
+                          int64_t raised_in, uint8_t *bit)
 {
-    for (int i = 0; i < em->nrecent; i++)
-        if (em->recent[i] == start)
-            return 1;
-    return 0;
+    uint64_t x = (uint64_t)raised_in & (e->R - 1);
+    *bit = (uint8_t)(1u << (x & 7));
+    return &k->told[(size_t)kind * (e->R / 8) + x / 8];
+}
+
+static int64_t raise_bucket(const sw_engine_t *e, int64_t start)
+{
+    return start + (int64_t)e->conf.raise_after - 1;
+}
+
+static int told_get(const sw_engine_t *e, const wkey_t *k, int kind,
+                    int64_t raised_in)
+{
+    uint8_t bit;
+    return (*told_byte(e, k, kind, raised_in, &bit) & bit) != 0;
+}
+
+static void told_set(const sw_engine_t *e, wkey_t *k, int kind,
+                     int64_t raised_in, int on)
+{
+    uint8_t bit;
+    uint8_t *t = told_byte(e, k, kind, raised_in, &bit);
+    *t = (uint8_t)(on ? *t | bit : *t & ~bit);
 }
 
 /* Tells the outside, and remembers what it was told. */
@@ -493,10 +518,7 @@ static void emit(sw_engine_t *e, wkey_t *k, int kind, const sw_alert_t *a,
         em->active = 1;
         em->start = start;
         em->raised_at = a->raised_at;
-        em->recent[em->rpos] = start;
-        em->rpos = (uint8_t)((em->rpos + 1) & 3);
-        if (em->nrecent < 4)
-            em->nrecent++;
+        told_set(e, k, kind, raise_bucket(e, start), 1);
         break;
     case SW_ALERT_UPDATED:
         break;
@@ -616,8 +638,11 @@ static void ring_advance(const sw_engine_t *e, wkey_t *k, int64_t b)
     int64_t from = k->head + 1;
     if (b - from >= (int64_t)e->R)
         from = b - e->R + 1;
-    for (int64_t x = from; x <= b; x++)
+    for (int64_t x = from; x <= b; x++) {
         k->ring[(uint64_t)x & (e->R - 1)] = 0;
+        for (int kind = 0; kind < NKIND; kind++)
+            told_set(e, k, kind, x, 0);
+    }
     k->head = b;
 }
 
@@ -685,6 +710,8 @@ static void eval_upto(sw_engine_t *e, wkey_t *k, int64_t upto, int64_t at)
 
 static part_t *get_part(sw_engine_t *e, int32_t p)
 {
+    if (p >= 0 && (size_t)p < e->nparts)
+        return &e->parts[p];
     if (p < 0)
         return NULL;
     if ((size_t)p >= e->nparts) {
@@ -707,7 +734,8 @@ static part_t *get_part(sw_engine_t *e, int32_t p)
 static size_t key_bytes(const sw_engine_t *e)
 {
     return sizeof(wkey_t) + e->R * sizeof(uint32_t) +
-           e->K * sizeof(int64_t) + (size_t)e->K * NKIND * sizeof(sm_t);
+           e->K * sizeof(int64_t) + (size_t)e->K * NKIND * sizeof(sm_t) +
+           (size_t)NKIND * (e->R / 8);
 }
 
 static int table_grow(sw_engine_t *e)
@@ -731,10 +759,26 @@ static int table_grow(sw_engine_t *e)
     return 0;
 }
 
+static uint64_t section_hash(const char *section, size_t len)
+{
+    return hash_bytes(UINT64_C(0xcbf29ce484222325), section, len);
+}
+
+static uint64_t key_hash_of(uint64_t section_h, int type)
+{
+    return mix(section_h ^ (uint64_t)(type + 2));
+}
+
 static uint64_t key_hash(const char *section, size_t len, int type)
 {
-    uint64_t h = hash_bytes(UINT64_C(0xcbf29ce484222325), section, len);
-    return mix(h ^ (uint64_t)(type + 2));
+    return key_hash_of(section_hash(section, len), type);
+}
+
+static uint64_t event_hash(const sw_event_t *ev)
+{
+    uint64_t h = hash_bytes(UINT64_C(0xcbf29ce484222325), ev->src, 2);
+    h = mix(hash_bytes(h, ev->id, ev->id_len));
+    return h ? h : 1;
 }
 
 static wkey_t *find_key(const sw_engine_t *e, const char *section, size_t len,
@@ -784,6 +828,7 @@ static wkey_t *new_key(sw_engine_t *e, part_t *p, int32_t partition,
     k->ring = (uint32_t *)(k + 1);
     k->snap_tag = (int64_t *)(k->ring + e->R);
     k->snap = (sm_t *)(k->snap_tag + e->K);
+    k->told = (uint8_t *)(k->snap + (size_t)e->K * NKIND);
     for (uint32_t i = 0; i < e->K; i++)
         k->snap_tag[i] = INT64_MIN;
     size_t j = h & (e->table_cap - 1);
@@ -875,17 +920,13 @@ static int dedup_rebuild(part_t *p, size_t cap, int64_t expire_before)
 
 /* Returns 1 when (src, id) was seen within the horizon, else records it
  * and returns 0. */
-static int dedup_seen(sw_engine_t *e, part_t *p, const sw_event_t *ev,
-                      int64_t b)
+static int dedup_seen(sw_engine_t *e, part_t *p, uint64_t h, int64_t b,
+                      int64_t ts)
 {
-    uint64_t h = hash_bytes(UINT64_C(0xcbf29ce484222325), ev->src, 2);
-    h = mix(hash_bytes(h, ev->id, ev->id_len));
-    if (h == 0)
-        h = 1;
-    int64_t expire_before =
-        p->wm == INT64_MIN
-            ? INT64_MIN
-            : floor_div(p->wm - e->conf.lateness_ms, e->B) - 1;
+    /* the horizon of the watermark this event brings: what it expires
+     * can no longer be matched by an event that is not late */
+    int64_t wm = p->wm > ts ? p->wm : ts;
+    int64_t expire_before = floor_div(wm - e->conf.lateness_ms, e->B) - 1;
     if ((p->dd_used + 1) * 10 > p->dd_cap * 7) {
         /* over 70 % full: drop expired entries (at most once per bucket
          * of watermark progress), then grow while over half full, up to
@@ -956,19 +997,17 @@ static void advance_part(sw_engine_t *e, part_t *p, int64_t wm)
     }
 }
 
-sw_reason_t sw_engine_push(sw_engine_t *self, int32_t partition,
-                           const sw_event_t *ev)
+/* sw_engine_push with the section and event hashes already computed. */
+static sw_reason_t push_hashed(sw_engine_t *e, part_t *p, int32_t partition,
+                               const sw_event_t *ev, uint64_t sec_h,
+                               uint64_t ev_h)
 {
-    sw_engine_t *e = self;
-    part_t *p = get_part(e, partition);
-    if (p == NULL)
-        return SW_REASON_UNKNOWN_SECTION;
     if (p->wm != INT64_MIN && ev->ts_ms < p->wm - e->conf.lateness_ms) {
         e->stats.late++;
         return SW_REASON_LATE;
     }
     /* the section's key; its profile is looked up only for a new key */
-    uint64_t h = key_hash(ev->section, ev->section_len, -1);
+    uint64_t h = key_hash_of(sec_h, -1);
     wkey_t *k = find_key(e, ev->section, ev->section_len, -1, h);
     const sw_profile_t *prof = k ? k->profile
                                  : profile_for(&e->profiles, ev->section,
@@ -978,10 +1017,15 @@ sw_reason_t sw_engine_push(sw_engine_t *self, int32_t partition,
         return SW_REASON_UNKNOWN_SECTION;
     }
     int64_t b = floor_div(ev->ts_ms, e->B);
-    if (dedup_seen(e, p, ev, b)) {
+    if (dedup_seen(e, p, ev_h, b, ev->ts_ms)) {
         e->stats.duplicates++;
         return SW_REASON_NONE;
     }
+    /* the buckets this event's time closes are evaluated before it is
+     * counted: counting moves the key's ring ahead to its bucket, which
+     * may overwrite buckets that are still to be evaluated */
+    if (ev->ts_ms > p->wm)
+        advance_part(e, p, ev->ts_ms);
     p->events_seen++;
     e->stats.events++;
     if (k == NULL)
@@ -991,7 +1035,7 @@ sw_reason_t sw_engine_push(sw_engine_t *self, int32_t partition,
         key_add(e, p, k, b, ev->count);
     if (e->conf.by_type) {
         int type = (int)ev->type;
-        uint64_t ht = key_hash(ev->section, ev->section_len, type);
+        uint64_t ht = key_hash_of(sec_h, type);
         wkey_t *kt = find_key(e, ev->section, ev->section_len, type, ht);
         if (kt == NULL)
             kt = new_key(e, p, partition, ev->section, ev->section_len, type,
@@ -999,8 +1043,72 @@ sw_reason_t sw_engine_push(sw_engine_t *self, int32_t partition,
         if (kt != NULL)
             key_add(e, p, kt, b, ev->count);
     }
-    advance_part(e, p, ev->ts_ms);
     return SW_REASON_NONE;
+}
+
+sw_reason_t sw_engine_push(sw_engine_t *self, int32_t partition,
+                           const sw_event_t *ev)
+{
+    part_t *p = get_part(self, partition);
+    if (p == NULL)
+        return SW_REASON_UNKNOWN_SECTION;
+    return push_hashed(self, p, partition, ev,
+                       section_hash(ev->section, ev->section_len),
+                       event_hash(ev));
+}
+
+/* How far ahead the batch pipeline looks: the hash-table slots of event
+ * i + AHEAD are prefetched while event i is counted, and the key and ring
+ * slot of event i + AHEAD / 2. */
+#define AHEAD 8
+
+void sw_engine_push_batch(sw_engine_t *self, int32_t partition,
+                          const sw_event_t *evs, size_t n,
+                          sw_reason_t *reasons)
+{
+    sw_engine_t *e = self;
+    part_t *p = get_part(e, partition);
+    uint64_t sh[2 * AHEAD], eh[2 * AHEAD]; /* by index mod 2 * AHEAD */
+    if (p == NULL) {
+        for (size_t i = 0; reasons && i < n; i++)
+            reasons[i] = SW_REASON_UNKNOWN_SECTION;
+        return;
+    }
+    for (size_t i = 0; i < n + AHEAD; i++) {
+        if (i < n) { /* stage 1: hashes, table and dedup slots */
+            const sw_event_t *ev = &evs[i];
+            uint64_t s_h = section_hash(ev->section, ev->section_len);
+            uint64_t e_h = event_hash(ev);
+            sh[i % (2 * AHEAD)] = s_h;
+            eh[i % (2 * AHEAD)] = e_h;
+            if (e->table_cap)
+                __builtin_prefetch(
+                    &e->table[key_hash_of(s_h, -1) & (e->table_cap - 1)]);
+            if (p->dd_cap)
+                __builtin_prefetch(&p->dd[e_h & (p->dd_cap - 1)]);
+        }
+        size_t j = i - AHEAD / 2;
+        if (i >= AHEAD / 2 && j < n && e->table_cap) {
+            /* stage 2: the key (if the slot holds it) and its ring slot */
+            const wkey_t *k =
+                e->table[key_hash_of(sh[j % (2 * AHEAD)], -1) &
+                         (e->table_cap - 1)];
+            if (k) {
+                int64_t b = floor_div(evs[j].ts_ms, e->B);
+                __builtin_prefetch(k);
+                __builtin_prefetch((const char *)(k + 1) +
+                                   ((uint64_t)b & (e->R - 1)) * 4);
+            }
+        }
+        if (i >= AHEAD) {
+            size_t x = i - AHEAD;
+            sw_reason_t r = push_hashed(e, p, partition, &evs[x],
+                                        sh[x % (2 * AHEAD)],
+                                        eh[x % (2 * AHEAD)]);
+            if (reasons)
+                reasons[x] = r;
+        }
+    }
 }
 
 void sw_engine_advance(sw_engine_t *self, int32_t partition,
@@ -1100,7 +1208,35 @@ static void replay_key(sw_engine_t *e, wkey_t *k)
                            em->raised_at, p->wm, &a);
                 a.retracted = 1;
                 emit(e, k, kind, &a, em->start);
+                told_set(e, k, kind, raise_bucket(e, em->start), 0);
             }
+        }
+        /* Alerts told raised in the replayed buckets and resolved since:
+         * retracted when the new history does not raise them. Their level
+         * and raise time are not kept: low, and the end of the raise
+         * bucket. */
+        for (int64_t raised_in = bs + 1; raised_in <= p->closed; raised_in++) {
+            int64_t st = raised_in - (int64_t)e->conf.raise_after + 1;
+            if (!told_get(e, k, kind, raised_in) ||
+                (em->active && st == em->start))
+                continue;
+            int exists = 0;
+            for (size_t j = 0; j < e->nreplay && !exists; j++)
+                exists = e->replay[j].kind == kind &&
+                         e->replay[j].a.state == SW_ALERT_RAISED &&
+                         e->replay[j].start == st;
+            if (exists)
+                continue;
+            sw_alert_t a;
+            make_alert(e, k, kind, p->closed, st, SW_ALERT_RESOLVED, last,
+                       SW_LEVEL_LOW, (raised_in + 1) * e->B, p->wm, &a);
+            a.retracted = 1;
+            emitted_t keep = *em; /* what is told of the active one */
+            emit(e, k, kind, &a, st);
+            em->active = keep.active;
+            em->level = keep.level;
+            em->score = keep.score;
+            told_set(e, k, kind, raised_in, 0);
         }
         for (size_t i = 0; i < e->nreplay; i++) {
             struct replayed *r = &e->replay[i];
@@ -1108,15 +1244,24 @@ static void replay_key(sw_engine_t *e, wkey_t *k)
                 continue;
             int is_told = em->active && em->start == r->start;
             if (r->a.state == SW_ALERT_RAISED) {
-                if (is_told || in_recent(em, r->start))
+                if (is_told || told_get(e, k, kind, raise_bucket(e, r->start)))
                     continue; /* the outside knows it already */
                 emit(e, k, kind, &r->a, r->start);
             } else if (r->a.state == SW_ALERT_RESOLVED && is_told) {
                 emit(e, k, kind, &r->a, r->start);
             }
         }
-        /* the figures of an alert that stays active */
+        /* An alert the new history holds active that the outside was
+         * told resolved (a late event extended its run): raised again,
+         * with the same id. */
         sm_t *s = &k->sm[kind];
+        if (sm_active(s) && !em->active) {
+            sw_alert_t a;
+            make_alert(e, k, kind, p->closed, s->start, SW_ALERT_RAISED, last,
+                       (sw_level_t)s->level, s->raised_at, p->wm, &a);
+            emit(e, k, kind, &a, s->start);
+        }
+        /* the figures of an alert that stays active */
         if (sm_active(s) && em->active && em->start == s->start &&
             (em->level != s->level ||
              fabsf(em->score - s->score) >
@@ -1147,12 +1292,12 @@ int sw_engine_set_profiles(sw_engine_t *self, const sw_profiles_t *profiles,
     uint32_t lookback;
     if (check_profiles(profiles, &lookback, errstr, errstr_size))
         return -1;
-    if ((uint64_t)lookback + (uint64_t)e->lateness_buckets + 3 > e->R) {
+    if ((uint64_t)lookback + (uint64_t)e->lateness_buckets + e->S + 3 > e->R) {
         snprintf(errstr, errstr_size,
                  "the new detectors need %u buckets of history, more than "
                  "the %u this engine keeps (restart with a larger "
                  "max_lookback)",
-                 lookback, e->R - (uint32_t)e->lateness_buckets - 3);
+                 lookback, e->R - (uint32_t)e->lateness_buckets - e->S - 3);
         return -1;
     }
     sw_profiles_t np;
@@ -1175,6 +1320,11 @@ int sw_engine_set_profiles(sw_engine_t *self, const sw_profiles_t *profiles,
         if (prof == NULL)
             prof = &e->profiles.def;
         part_t *p = &e->parts[k->partition];
+        /* keys of the default profile point into e->profiles, which now
+         * holds the new one: compare with (and describe the alerts it
+         * resolves by) the old copy */
+        if (k->profile == &e->profiles.def)
+            k->profile = &old.def;
         for (int kind = 0; kind < NKIND; kind++) {
             if (prof->enabled[kind] || !k->profile->enabled[kind])
                 continue;
@@ -1203,7 +1353,7 @@ int sw_engine_set_profiles(sw_engine_t *self, const sw_profiles_t *profiles,
 /* --------------------------------------------------------- checkpoints */
 
 #define CKPT_MAGIC "SWCK"
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2 /* 2: told bits instead of the last 4 starts */
 
 typedef struct wbuf {
     unsigned char *p;
@@ -1309,6 +1459,18 @@ static void r_sm(rbuf_t *r, sm_t *s)
     s->level = b[2] <= SW_LEVEL_CRITICAL ? b[2] : (r->bad = 1, 0);
 }
 
+/* FNV-1a over a checkpoint, kept in its last 8 bytes (little endian): a
+ * flipped or lost byte is refused rather than loaded as another state. */
+static uint64_t ckpt_sum(const unsigned char *d, size_t n)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < n; i++) {
+        h ^= d[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
 void *sw_engine_save(sw_engine_t *self, int32_t partition, size_t *len)
 {
     sw_engine_t *e = self;
@@ -1359,18 +1521,23 @@ void *sw_engine_save(sw_engine_t *self, int32_t partition, size_t *len)
             w_i64(&w, em->start);
             w_i64(&w, em->raised_at);
             w_bytes(&w, &em->score, sizeof(float));
-            unsigned char b[4] = {em->active, em->level, em->nrecent,
-                                  em->rpos};
-            w_bytes(&w, b, 4);
-            for (int j = 0; j < 4; j++)
-                w_i64(&w, em->recent[j]);
+            unsigned char b[2] = {em->active, em->level};
+            w_bytes(&w, b, 2);
         }
+        w_bytes(&w, k->told, (size_t)NKIND * (e->R / 8));
         for (uint32_t j = 0; j < e->K; j++) {
             w_i64(&w, k->snap_tag[j]);
             if (k->snap_tag[j] != INT64_MIN)
                 for (int kind = 0; kind < NKIND; kind++)
                     w_sm(&w, &k->snap[(size_t)j * NKIND + (size_t)kind]);
         }
+    }
+    if (!w.oom) {
+        uint64_t sum = ckpt_sum(w.p, w.len);
+        unsigned char b[8];
+        for (int i = 0; i < 8; i++)
+            b[i] = (unsigned char)(sum >> (8 * i));
+        w_bytes(&w, b, 8);
     }
     if (w.oom) {
         free(w.p);
@@ -1446,6 +1613,17 @@ int sw_engine_load(sw_engine_t *self, int32_t partition, const void *data,
                  (unsigned long long)S, (long long)e->B, e->R, e->K, e->S);
         return -1;
     }
+    const unsigned char *bytes = data;
+    uint64_t sum = 0;
+    for (int i = 0; len >= 8 && i < 8; i++)
+        sum |= (uint64_t)bytes[len - 8 + i] << (8 * i);
+    if (r.bad || len < 8 || (size_t)(r.p - bytes) > len - 8 ||
+        ckpt_sum(bytes, len - 8) != sum) {
+        snprintf(errstr, errstr_size,
+                 "checkpoint corrupt or truncated (checksum mismatch)");
+        return -1;
+    }
+    r.end = bytes + len - 8;
     part_t *p = get_part(e, partition);
     if (p == NULL) {
         snprintf(errstr, errstr_size, "bad partition %d", partition);
@@ -1521,15 +1699,12 @@ int sw_engine_load(sw_engine_t *self, int32_t partition, const void *data,
             em->start = r_i64(&r);
             em->raised_at = r_i64(&r);
             r_bytes(&r, &em->score, sizeof(float));
-            unsigned char b[4];
-            r_bytes(&r, b, 4);
+            unsigned char b[2];
+            r_bytes(&r, b, 2);
             em->active = b[0] != 0;
             em->level = b[1] <= SW_LEVEL_CRITICAL ? b[1] : 0;
-            em->nrecent = b[2] <= 4 ? b[2] : 4;
-            em->rpos = b[3] & 3;
-            for (int j = 0; j < 4; j++)
-                em->recent[j] = r_i64(&r);
         }
+        r_bytes(&r, k->told, (size_t)NKIND * (e->R / 8));
         for (uint32_t j = 0; j < e->K; j++) {
             k->snap_tag[j] = r_i64(&r);
             if (k->snap_tag[j] != INT64_MIN)

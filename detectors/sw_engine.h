@@ -162,6 +162,14 @@ int sw_engine_set_profiles(sw_engine_t *self, const sw_profiles_t *profiles,
 sw_reason_t sw_engine_push(sw_engine_t *self, int32_t partition,
                            const sw_event_t *ev);
 
+/* The same as n calls of sw_engine_push for one partition, with the
+ * results in reasons[i] (reasons may be NULL), but faster: while one event
+ * is counted, the hash-table slots, keys and ring slots of the next few are
+ * prefetched. */
+void sw_engine_push_batch(sw_engine_t *self, int32_t partition,
+                          const sw_event_t *evs, size_t n,
+                          sw_reason_t *reasons);
+
 /* Re-evaluates keys that received late events and emits the
  * reconciliation. Call after each batch of events. */
 void sw_engine_settle(sw_engine_t *self);

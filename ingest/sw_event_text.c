@@ -213,6 +213,15 @@ int sw_json_decode_line(sw_json_decoder_t *self, const char *line, size_t len,
     self->field = -1;
     self->failed = 0;
     sw_event_reset(ev);
+    /* yajl calls a blank line "premature EOF" on a fresh handle but accepts
+     * it after a complete value: decide here, whatever came before */
+    size_t ws = 0;
+    while (ws < len && (line[ws] == ' ' || line[ws] == '\t' ||
+                        line[ws] == '\r' || line[ws] == '\n'))
+        ws++;
+    if (ws == len)
+        return sw_event_fail(err, SW_REASON_UNDECODABLE, -1,
+                             "the line holds no JSON value");
     yajl_status st = yajl_parse(self->h, (const unsigned char *)line, len);
     if (st == yajl_status_ok)
         st = yajl_complete_parse(self->h);
@@ -428,6 +437,9 @@ int sw_csv_decoder_header(sw_csv_decoder_t *self, const char *line,
         line += 3, len -= 3;
     self->header = 1;
     self->header_seen = 0;
+    /* col_field is overwritten as the row is read: until this header is
+     * accepted there is none (never a mix of the old and the new one) */
+    self->ncols = 0;
     self->err = err;
     int rc = csv_run(self, line, len);
     self->header = 0;
