@@ -164,9 +164,8 @@ int main(int argc, char **argv)
         a0 = n_allocs;
         t0 = sw_clock_mono_ns();
         for (size_t i = 0; i < n; i++)
-            mplen[i] = sw_event_encode_msgpack(&evs[i],
-                                               mp + i * SW_EVENT_MSGPACK_MAX,
-                                               SW_EVENT_MSGPACK_MAX);
+            mplen[i] = sw_event_encode_msgpack(
+                &evs[i], mp + i * SW_EVENT_MSGPACK_MAX, SW_EVENT_MSGPACK_MAX);
         t1 = sw_clock_mono_ns();
         re.allocs += n_allocs - a0;
         re.rate[r] = (double)n / ((double)(t1 - t0) / 1e9);
@@ -174,8 +173,8 @@ int main(int argc, char **argv)
         a0 = n_allocs;
         t0 = sw_clock_mono_ns();
         for (size_t i = 0; i < n; i++)
-            if (sw_event_decode_msgpack(mp + i * SW_EVENT_MSGPACK_MAX,
-                                        mplen[i], now, &ev, &err))
+            if (sw_event_decode_msgpack(mp + i * SW_EVENT_MSGPACK_MAX, mplen[i],
+                                        now, &ev, &err))
                 abort();
         t1 = sw_clock_mono_ns();
         rd.allocs += n_allocs - a0;

@@ -153,8 +153,7 @@ int main(int argc, char **argv)
         unsigned long long a0 = n_allocs;
         for (long i = half; i < nev; i += 256)
             sw_engine_push_batch(eng, 0, &ev[i],
-                                 (size_t)(nev - i < 256 ? nev - i : 256),
-                                 NULL);
+                                 (size_t)(nev - i < 256 ? nev - i : 256), NULL);
         allocs_second_half = n_allocs - a0;
         int64_t b = sw_clock_mono_ns();
         const sw_engine_stats_t *st = sw_engine_stats(eng);

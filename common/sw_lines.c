@@ -35,7 +35,8 @@ static ssize_t fill(sw_lines_t *self)
     if (self->end == self->cap)
         return -2; /* full: caller handles */
     for (;;) {
-        ssize_t n = read(self->fd, self->buf + self->end, self->cap - self->end);
+        ssize_t n =
+            read(self->fd, self->buf + self->end, self->cap - self->end);
         if (n < 0 && errno == EINTR)
             continue;
         if (n > 0)
@@ -51,8 +52,8 @@ int sw_lines_next(sw_lines_t *self, const char **line, size_t *len)
     for (;;) {
         char *p = self->buf + self->start;
         size_t avail = self->end - self->start;
-        char *nl = avail > scanned ? memchr(p + scanned, '\n', avail - scanned)
-                                   : NULL;
+        char *nl =
+            avail > scanned ? memchr(p + scanned, '\n', avail - scanned) : NULL;
         if (nl != NULL) {
             size_t n = (size_t)(nl - p);
             self->start += n + 1;

@@ -21,8 +21,8 @@ void sw_log_write(sw_log_level_t level, const char *module, const char *fmt,
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     int n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    n += snprintf(line + n, sizeof(line) - (size_t)n, " %s %s: ",
-                  level_names[level], module);
+    n += snprintf(line + n, sizeof(line) - (size_t)n,
+                  " %s %s: ", level_names[level], module);
     va_list ap;
     va_start(ap, fmt);
     if (n < (int)sizeof(line))

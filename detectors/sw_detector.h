@@ -56,16 +56,16 @@ typedef struct sw_detector_params {
                         * z = 1.96, the CDC's "C3 > 2") */
     double min_sigma;  /* floor for the baseline sd, >= 0 (default 0.5) */
     /* CUSUM */
-    double cusum_k;       /* reference value k, >= 0 (default 1.04) */
-    double cusum_h;       /* decision interval h, > 0 (default 2.26) */
-    uint32_t history;     /* cusum, ewma: buckets the recursion runs over,
-                           * 1..300 (default 28) */
-    uint32_t guard;       /* cusum, ewma: guard band between baseline and
-                           * the evaluated bucket, 0..30 (default 2) */
+    double cusum_k;        /* reference value k, >= 0 (default 1.04) */
+    double cusum_h;        /* decision interval h, > 0 (default 2.26) */
+    uint32_t history;      /* cusum, ewma: buckets the recursion runs over,
+                            * 1..300 (default 28) */
+    uint32_t guard;        /* cusum, ewma: guard band between baseline and
+                            * the evaluated bucket, 0..30 (default 2) */
     int reset_after_alarm; /* cusum: S restarts at 0 after an alarm
                             * (default 1) */
-    double min_mean;      /* cusum: floor for the baseline mean m, > 0
-                           * (default 0.5) */
+    double min_mean;       /* cusum: floor for the baseline mean m, > 0
+                            * (default 0.5) */
     /* EWMA */
     double lambda; /* smoothing, 0 < lambda <= 1 (default 0.4; 0.9 for
                     * sudden changes) */

@@ -71,7 +71,7 @@ typedef struct sw_profiles {
     struct sw_profile_override {
         char section[SW_SECTION_MAX + 1];
         sw_profile_t profile;
-    } *v;
+    } * v;
     /* strict: events for sections without an override are rejected
      * (SW_REASON_UNKNOWN_SECTION) */
     int strict;
@@ -97,18 +97,18 @@ typedef struct sw_alert {
 typedef void(sw_alert_fn)(void *opaque, const sw_alert_t *alert);
 
 typedef struct sw_engine_conf {
-    int64_t bucket_ms;   /* 60 000 .. 86 400 000, divides a day */
-    int64_t lateness_ms; /* 0 .. 7 days (default 24 h) */
-    int64_t idle_ms;     /* 0 = the watermark follows events only */
-    int by_type;         /* also count (section, type) keys */
-    uint32_t raise_after;   /* N >= 1 (default 1) */
-    uint32_t resolve_after; /* M >= 1 (default 2) */
+    int64_t bucket_ms;        /* 60 000 .. 86 400 000, divides a day */
+    int64_t lateness_ms;      /* 0 .. 7 days (default 24 h) */
+    int64_t idle_ms;          /* 0 = the watermark follows events only */
+    int by_type;              /* also count (section, type) keys */
+    uint32_t raise_after;     /* N >= 1 (default 1) */
+    uint32_t resolve_after;   /* M >= 1 (default 2) */
     double update_min_change; /* relative score change that makes an
                                * `updated` transition (default 0.1) */
-    uint32_t max_lookback;  /* buckets any profile may ever need; fixes
-                             * the ring size (default: what the
-                             * profiles need, at least 64) */
-    size_t dedup_capacity;  /* per partition (default 1 << 20) */
+    uint32_t max_lookback;    /* buckets any profile may ever need; fixes
+                               * the ring size (default: what the
+                               * profiles need, at least 64) */
+    size_t dedup_capacity;    /* per partition (default 1 << 20) */
     sw_alert_fn *on_alert;
     void *opaque;
 } sw_engine_conf_t;
@@ -120,10 +120,10 @@ typedef struct sw_engine_stats {
     uint64_t duplicates; /* counted once already */
     uint64_t late;       /* rejected: older than the lateness */
     uint64_t unknown_section;
-    uint64_t late_updates;  /* accepted into a closed bucket */
-    uint64_t evaluations;   /* detector evaluations */
+    uint64_t late_updates;   /* accepted into a closed bucket */
+    uint64_t evaluations;    /* detector evaluations */
     uint64_t recomputations; /* keys re-evaluated after late data */
-    uint64_t alerts[3];     /* by sw_alert_state_t */
+    uint64_t alerts[3];      /* by sw_alert_state_t */
     uint64_t retracted;
     uint64_t dedup_overflow; /* table full: duplicates may pass */
     uint64_t keys;

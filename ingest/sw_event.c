@@ -20,17 +20,15 @@
 
 /* ---------------------------------------------------------------- names */
 
-static const char *const reason_names[] = {
-    "none",
+static const char *const reason_names[] = {"none",
 #define SW__REASON_NAME(name, text, desc) text,
-    SW_REASON_MAP(SW__REASON_NAME)
+                                           SW_REASON_MAP(SW__REASON_NAME)
 #undef SW__REASON_NAME
 };
 
-static const char *const reason_descs[] = {
-    "no error",
+static const char *const reason_descs[] = {"no error",
 #define SW__REASON_DESC(name, text, desc) desc,
-    SW_REASON_MAP(SW__REASON_DESC)
+                                           SW_REASON_MAP(SW__REASON_DESC)
 #undef SW__REASON_DESC
 };
 
@@ -123,8 +121,8 @@ int sw_event_fail(sw_event_err_t *err, sw_reason_t reason, int field,
     err->field = field;
     int n = 0;
     if (field >= 0)
-        n = snprintf(err->msg, sizeof(err->msg), "%s: ",
-                     sw_field_name((sw_field_t)field));
+        n = snprintf(err->msg, sizeof(err->msg),
+                     "%s: ", sw_field_name((sw_field_t)field));
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->msg + n, sizeof(err->msg) - (size_t)n, fmt, ap);
@@ -176,14 +174,17 @@ int sw_utf8_valid(const char *str, size_t len)
     return 1;
 }
 
-static int is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+static int is_upper(char c)
+{
+    return c >= 'A' && c <= 'Z';
+}
 
 int sw_section_valid(const char *s, size_t len)
 {
     if (len < 5 || len > SW_SECTION_MAX)
         return 0;
-    if (!is_upper(s[0]) || !is_upper(s[1]) || s[2] != '-' ||
-        !is_upper(s[3]) || !is_upper(s[4]))
+    if (!is_upper(s[0]) || !is_upper(s[1]) || s[2] != '-' || !is_upper(s[3]) ||
+        !is_upper(s[4]))
         return 0;
     /* the pair is sorted and names two different countries */
     if (memcmp(s, s + 3, 2) >= 0)
@@ -257,8 +258,7 @@ static int set_count(sw_event_t *ev, int64_t v, sw_event_err_t *err)
     return 0;
 }
 
-static int set_real(sw_event_t *ev, sw_field_t f, double v,
-                    sw_event_err_t *err)
+static int set_real(sw_event_t *ev, sw_field_t f, double v, sw_event_err_t *err)
 {
     double lo, hi;
     sw_reason_t bad;
@@ -541,7 +541,7 @@ static int mp_next(mp_reader_t *r, mp_tok_t *t)
         return -1;
     unsigned c = *r->p++;
     size_t avail = (size_t)(r->end - r->p);
-    int hdr = 0;   /* bytes of length/value after the type byte */
+    int hdr = 0; /* bytes of length/value after the type byte */
     size_t payload = 0;
     if (c <= 0x7f) {
         t->kind = MP_UINT, t->v.u = c;
@@ -571,16 +571,26 @@ static int mp_next(mp_reader_t *r, mp_tok_t *t)
     case 0xc3:
         t->kind = MP_BOOL, t->v.u = c & 1;
         return 0;
-    case 0xc4: case 0xc5: case 0xc6:
+    case 0xc4:
+    case 0xc5:
+    case 0xc6:
         hdr = 1 << (c - 0xc4), t->kind = MP_BIN;
         break;
-    case 0xd9: case 0xda: case 0xdb:
+    case 0xd9:
+    case 0xda:
+    case 0xdb:
         hdr = 1 << (c - 0xd9), t->kind = MP_STR;
         break;
-    case 0xc7: case 0xc8: case 0xc9:
+    case 0xc7:
+    case 0xc8:
+    case 0xc9:
         hdr = 1 << (c - 0xc7), t->kind = MP_EXT;
         break;
-    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd7:
+    case 0xd8:
         /* fixext: type byte + 1..16 bytes */
         t->kind = MP_EXT;
         payload = 1 + ((size_t)1 << (c - 0xd4));
@@ -607,7 +617,10 @@ static int mp_next(mp_reader_t *r, mp_tok_t *t)
         }
         r->p += 8;
         return 0;
-    case 0xcc: case 0xcd: case 0xce: case 0xcf: {
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xcf: {
         int n = 1 << (c - 0xcc);
         if (avail < (size_t)n)
             return -1;
@@ -615,7 +628,10 @@ static int mp_next(mp_reader_t *r, mp_tok_t *t)
         r->p += n;
         return 0;
     }
-    case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+    case 0xd0:
+    case 0xd1:
+    case 0xd2:
+    case 0xd3: {
         int n = 1 << (c - 0xd0);
         if (avail < (size_t)n)
             return -1;
@@ -626,7 +642,8 @@ static int mp_next(mp_reader_t *r, mp_tok_t *t)
         r->p += n;
         return 0;
     }
-    case 0xdc: case 0xdd: {
+    case 0xdc:
+    case 0xdd: {
         int n = c == 0xdc ? 2 : 4;
         if (avail < (size_t)n)
             return -1;
@@ -634,7 +651,8 @@ static int mp_next(mp_reader_t *r, mp_tok_t *t)
         r->p += n;
         return 0;
     }
-    case 0xde: case 0xdf: {
+    case 0xde:
+    case 0xdf: {
         int n = c == 0xde ? 2 : 4;
         if (avail < (size_t)n)
             return -1;
@@ -663,16 +681,25 @@ take:
 static const char *kind_text(mp_kind_t k)
 {
     switch (k) {
-    case MP_NIL: return "nil";
-    case MP_BOOL: return "a boolean";
+    case MP_NIL:
+        return "nil";
+    case MP_BOOL:
+        return "a boolean";
     case MP_INT:
-    case MP_UINT: return "an integer";
-    case MP_FLOAT: return "a float";
-    case MP_STR: return "a string";
-    case MP_BIN: return "binary data";
-    case MP_ARRAY: return "an array";
-    case MP_MAP: return "a map";
-    case MP_EXT: return "an extension type";
+    case MP_UINT:
+        return "an integer";
+    case MP_FLOAT:
+        return "a float";
+    case MP_STR:
+        return "a string";
+    case MP_BIN:
+        return "binary data";
+    case MP_ARRAY:
+        return "an array";
+    case MP_MAP:
+        return "a map";
+    case MP_EXT:
+        return "an extension type";
     }
     return "?";
 }
@@ -708,9 +735,9 @@ static int decode_msgpack(const void *buf, size_t len, int64_t now_ms,
                           sw_event_t *ev, sw_event_err_t *err, int stream,
                           size_t *consumed);
 
-int sw_event_decode_msgpack_stream(const void *buf, size_t len,
-                                   int64_t now_ms, sw_event_t *ev,
-                                   sw_event_err_t *err, size_t *consumed)
+int sw_event_decode_msgpack_stream(const void *buf, size_t len, int64_t now_ms,
+                                   sw_event_t *ev, sw_event_err_t *err,
+                                   size_t *consumed)
 {
     int rc = decode_msgpack(buf, len, now_ms, ev, err, 1, consumed);
     if (rc != 0) {
@@ -748,8 +775,8 @@ static int decode_msgpack(const void *buf, size_t len, int64_t now_ms,
                              "payload is %s, not a map", kind_text(t.kind));
     if (t.v.n > SW_EVENT_MAX_ENTRIES)
         return sw_event_fail(err, SW_REASON_TOO_MANY_FIELDS, -1,
-                             "map has %u entries (accepted: at most %d)",
-                             t.v.n, SW_EVENT_MAX_ENTRIES);
+                             "map has %u entries (accepted: at most %d)", t.v.n,
+                             SW_EVENT_MAX_ENTRIES);
     uint32_t n = t.v.n;
     for (uint32_t i = 0; i < n; i++) {
         size_t off = (size_t)(r.p - (const unsigned char *)buf);
@@ -757,8 +784,8 @@ static int decode_msgpack(const void *buf, size_t len, int64_t now_ms,
             return mp_fail(rc, err, off);
         if (t.kind != MP_STR) {
             if (t.kind == MP_ARRAY || t.kind == MP_MAP)
-                return sw_event_fail(err, SW_REASON_NESTED, -1,
-                                     "a key is %s", kind_text(t.kind));
+                return sw_event_fail(err, SW_REASON_NESTED, -1, "a key is %s",
+                                     kind_text(t.kind));
             return sw_event_fail(err, SW_REASON_WRONG_TYPE, -1,
                                  "a key is %s, not a string",
                                  kind_text(t.kind));
@@ -843,8 +870,7 @@ static void pack_key(msgpack_packer *pk, sw_field_t f)
     msgpack_pack_str_body(pk, k, n);
 }
 
-static void pack_text(msgpack_packer *pk, sw_field_t f, const char *s,
-                      size_t n)
+static void pack_text(msgpack_packer *pk, sw_field_t f, const char *s, size_t n)
 {
     pack_key(pk, f);
     msgpack_pack_str(pk, n);

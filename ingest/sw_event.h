@@ -73,11 +73,12 @@ typedef enum {
 /* Why an event was rejected: the machine-readable reason (the "reason"
  * header on the dead-letter topic) and a short description. */
 #define SW_REASON_MAP(X)                                                       \
-    X(UNDECODABLE, "undecodable", "not a msgpack map / JSON object / CSV row")  \
+    X(UNDECODABLE, "undecodable", "not a msgpack map / JSON object / CSV row") \
     X(TRUNCATED, "truncated", "the payload ends inside a value")               \
     X(TRAILING_BYTES, "trailing_bytes", "bytes after the event")               \
     X(NOT_A_MAP, "not_a_map", "the event is not a map/object")                 \
-    X(TOO_MANY_FIELDS, "too_many_fields", "more entries than the contract has") \
+    X(TOO_MANY_FIELDS, "too_many_fields",                                      \
+      "more entries than the contract has")                                    \
     X(NESTED, "nested", "a value is an array or a map")                        \
     X(MISSING_FIELD, "missing_field", "a required field is absent")            \
     X(UNKNOWN_FIELD, "unknown_field", "a field the contract does not define")  \
@@ -203,9 +204,9 @@ int sw_event_decode_msgpack(const void *buf, size_t len, int64_t now_ms,
  * when that value is well-formed msgpack (the caller can go on after it),
  * or 0 when the stream itself is broken (truncated, invalid byte, nested
  * deeper than 16 levels): nothing after it can be trusted. */
-int sw_event_decode_msgpack_stream(const void *buf, size_t len,
-                                   int64_t now_ms, sw_event_t *ev,
-                                   sw_event_err_t *err, size_t *consumed);
+int sw_event_decode_msgpack_stream(const void *buf, size_t len, int64_t now_ms,
+                                   sw_event_t *ev, sw_event_err_t *err,
+                                   size_t *consumed);
 
 /* Encodes a valid event as a msgpack map into buf (cap bytes; at least
  * SW_EVENT_MSGPACK_MAX is always enough). Allocates nothing. Returns the

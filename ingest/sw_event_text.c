@@ -138,8 +138,8 @@ static int j_end_array(void *ctx)
 }
 
 static const yajl_callbacks json_callbacks = {
-    j_null,      j_bool,  j_int,     j_double,      NULL, j_string,
-    j_start_map, j_key,   j_end_map, j_start_array, j_end_array,
+    j_null,      j_bool, j_int,     j_double,      NULL,        j_string,
+    j_start_map, j_key,  j_end_map, j_start_array, j_end_array,
 };
 
 static int json_handle_open(sw_json_decoder_t *d)
@@ -251,8 +251,8 @@ struct sw_csv_decoder {
     sw_event_err_t *err;
 };
 
-static const unsigned char csv_opts = CSV_STRICT | CSV_STRICT_FINI |
-                                      CSV_APPEND_NULL;
+static const unsigned char csv_opts =
+    CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL;
 
 sw_csv_decoder_t *sw_csv_decoder_new(void)
 {
@@ -430,8 +430,8 @@ static int csv_run(sw_csv_decoder_t *d, const char *line, size_t len)
     return 0;
 }
 
-int sw_csv_decoder_header(sw_csv_decoder_t *self, const char *line,
-                          size_t len, sw_event_err_t *err)
+int sw_csv_decoder_header(sw_csv_decoder_t *self, const char *line, size_t len,
+                          sw_event_err_t *err)
 {
     if (len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
         line += 3, len -= 3;

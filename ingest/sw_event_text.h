@@ -48,8 +48,8 @@ void sw_csv_decoder_destroy(sw_csv_decoder_t **self_p);
 /* Reads the header row. A leading UTF-8 byte order mark is skipped. Returns
  * 0, or -1 with err filled: an unknown or repeated column name, or a
  * required column missing. */
-int sw_csv_decoder_header(sw_csv_decoder_t *self, const char *line,
-                          size_t len, sw_event_err_t *err);
+int sw_csv_decoder_header(sw_csv_decoder_t *self, const char *line, size_t len,
+                          sw_event_err_t *err);
 
 /* Decodes one CSV row. Returns 0 with *ev filled, or -1 with err filled
  * (malformed quoting, wrong column count, non-numeric numbers, every field

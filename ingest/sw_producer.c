@@ -149,18 +149,17 @@ static int produce(sw_producer_t *self, rd_kafka_topic_t *rkt, const void *key,
     for (;;) {
         rd_kafka_resp_err_t err;
         if (hdrs)
-            err = rd_kafka_producev(
-                self->rk, RD_KAFKA_V_RKT(rkt),
-                RD_KAFKA_V_KEY((void *)key, key_len),
-                RD_KAFKA_V_VALUE((void *)payload, len),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+            err = rd_kafka_producev(self->rk, RD_KAFKA_V_RKT(rkt),
+                                    RD_KAFKA_V_KEY((void *)key, key_len),
+                                    RD_KAFKA_V_VALUE((void *)payload, len),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
         else
-            err = rd_kafka_producev(
-                self->rk, RD_KAFKA_V_RKT(rkt),
-                RD_KAFKA_V_KEY((void *)key, key_len),
-                RD_KAFKA_V_VALUE((void *)payload, len),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+            err = rd_kafka_producev(self->rk, RD_KAFKA_V_RKT(rkt),
+                                    RD_KAFKA_V_KEY((void *)key, key_len),
+                                    RD_KAFKA_V_VALUE((void *)payload, len),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             self->stats.queued++;
             return 0;
@@ -197,8 +196,8 @@ int sw_producer_send(sw_producer_t *self, const void *key, size_t key_len,
 int sw_dlq_send(sw_producer_t *self, const void *key, size_t key_len,
                 const void *payload, size_t len, const char *reason,
                 const char *detail, const char *source_topic,
-                int32_t source_partition, int64_t source_offset,
-                int timeout_ms, char *errstr, size_t errstr_size)
+                int32_t source_partition, int64_t source_offset, int timeout_ms,
+                char *errstr, size_t errstr_size)
 {
     if (self->dlq == NULL) {
         self->dlq = rd_kafka_topic_new(self->rk, self->dlq_name, NULL);
@@ -218,12 +217,12 @@ int sw_dlq_send(sw_producer_t *self, const void *key, size_t key_len,
     snprintf(off, sizeof(off), "%" PRId64, source_offset);
     rd_kafka_header_add(h, "reason", -1, reason, -1);
     rd_kafka_header_add(h, "detail", -1, detail ? detail : "", -1);
-    rd_kafka_header_add(h, "source.topic", -1,
-                        source_topic ? source_topic : "", -1);
+    rd_kafka_header_add(h, "source.topic", -1, source_topic ? source_topic : "",
+                        -1);
     rd_kafka_header_add(h, "source.partition", -1, part, -1);
     rd_kafka_header_add(h, "source.offset", -1, off, -1);
-    int rc = produce(self, self->dlq, key, key_len, payload, len, h,
-                     timeout_ms, errstr, errstr_size);
+    int rc = produce(self, self->dlq, key, key_len, payload, len, h, timeout_ms,
+                     errstr, errstr_size);
     if (rc != 0)
         rd_kafka_headers_destroy(h); /* not handed over on failure */
     return rc;

@@ -18,9 +18,9 @@
 typedef struct sw_producer sw_producer_t;
 
 typedef struct sw_producer_stats {
-    uint64_t queued;    /* accepted by sw_producer_send / sw_dlq_send */
-    uint64_t delivered; /* acknowledged by the broker */
-    uint64_t failed;    /* delivery failed for good */
+    uint64_t queued;      /* accepted by sw_producer_send / sw_dlq_send */
+    uint64_t delivered;   /* acknowledged by the broker */
+    uint64_t failed;      /* delivery failed for good */
     char last_error[256]; /* the most recent delivery error, or "" */
 } sw_producer_stats_t;
 
@@ -53,8 +53,8 @@ int sw_producer_send(sw_producer_t *self, const void *key, size_t key_len,
 int sw_dlq_send(sw_producer_t *self, const void *key, size_t key_len,
                 const void *payload, size_t len, const char *reason,
                 const char *detail, const char *source_topic,
-                int32_t source_partition, int64_t source_offset,
-                int timeout_ms, char *errstr, size_t errstr_size);
+                int32_t source_partition, int64_t source_offset, int timeout_ms,
+                char *errstr, size_t errstr_size);
 
 /* Asks the brokers for the events topic's metadata, waiting up to
  * timeout_ms, so that a wrong broker list fails at once instead of after

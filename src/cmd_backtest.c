@@ -334,8 +334,9 @@ static int read_lines(backtest_t *bt, int fd, const char *name, int csv,
             continue;
         if (header) {
             if (sw_csv_decoder_header(cd, line, len, &err) != 0) {
-                fprintf(stderr, "surgewatch backtest: %s:%llu: bad CSV "
-                                "header: %s\n",
+                fprintf(stderr,
+                        "surgewatch backtest: %s:%llu: bad CSV "
+                        "header: %s\n",
                         name, (unsigned long long)lr.lineno, err.msg);
                 rc = -1;
                 break;
@@ -462,8 +463,8 @@ int sw_cmd_backtest(int argc, char **argv)
     const char *config_path = getenv("SURGEWATCH_CONFIG");
     const char *events = "-";
     int format = -1; /* 0 json, 1 csv, 2 msgpack */
-    backtest_t bt = {.from_ms = INT64_MIN, .to_ms = INT64_MAX,
-                     .max_ts = INT64_MIN};
+    backtest_t bt = {
+        .from_ms = INT64_MIN, .to_ms = INT64_MAX, .max_ts = INT64_MIN};
     sw_settings_t settings;
     sw_config_t *cfg = NULL;
     int status = SW_EXIT_USAGE;
@@ -551,9 +552,10 @@ int sw_cmd_backtest(int argc, char **argv)
     }
     bt.lateness_ms = settings.engine.lateness_ms;
     if (format < 0)
-        format = ends_with(events, ".csv")                                ? 1
-                 : ends_with(events, ".msgpack") || ends_with(events, ".mp") ? 2
-                                                                          : 0;
+        format = ends_with(events, ".csv") ? 1
+                 : ends_with(events, ".msgpack") || ends_with(events, ".mp")
+                     ? 2
+                     : 0;
     int is_stdin = strcmp(events, "-") == 0;
     const char *name = is_stdin ? "<stdin>" : events;
     fd = is_stdin ? STDIN_FILENO : open(events, O_RDONLY | O_CLOEXEC);
@@ -590,9 +592,8 @@ int sw_cmd_backtest(int argc, char **argv)
             "duplicates, %llu late, %llu outside --from/--to, %llu unknown "
             "section\n",
             (unsigned long long)bt.read, (unsigned long long)st->events,
-            (unsigned long long)bt.rejected,
-            (unsigned long long)st->duplicates, (unsigned long long)bt.late,
-            (unsigned long long)bt.out_of_range,
+            (unsigned long long)bt.rejected, (unsigned long long)st->duplicates,
+            (unsigned long long)bt.late, (unsigned long long)bt.out_of_range,
             (unsigned long long)bt.unknown_section);
     fprintf(stderr,
             "backtest: %llu keys, %llu evaluations; alerts: %llu raised, "

@@ -192,7 +192,7 @@ static int publish_file(publish_t *p, const char *path)
                 strerror(errno));
         return -1;
     }
-    int format = p->format >= 0                 ? p->format
+    int format = p->format >= 0                           ? p->format
                  : (!is_stdin && ends_with(path, ".csv")) ? SW_FORMAT_CSV
                                                           : SW_FORMAT_JSON;
     sw_lines_t lr;
@@ -398,8 +398,7 @@ int sw_cmd_publish(int argc, char **argv)
             SW_WARN("publish", "%s", errstr);
         else if (crc != 0) {
             fprintf(stderr, "surgewatch publish: brokers %s: %s\n",
-                    sw_props_find(&props, "bootstrap.servers")->value,
-                    errstr);
+                    sw_props_find(&props, "bootstrap.servers")->value, errstr);
             status = SW_EXIT_UNAVAILABLE;
             goto out;
         }

@@ -6,8 +6,8 @@
 /* Exit statuses shared by every subcommand. */
 enum {
     SW_EXIT_OK = 0,
-    SW_EXIT_REJECTED = 1, /* ran, but some input was rejected or failed */
-    SW_EXIT_USAGE = 2,    /* bad flags, arguments or configuration */
+    SW_EXIT_REJECTED = 1,    /* ran, but some input was rejected or failed */
+    SW_EXIT_USAGE = 2,       /* bad flags, arguments or configuration */
     SW_EXIT_UNAVAILABLE = 3, /* a server could not be reached */
     SW_EXIT_INTERRUPTED = 130,
 };

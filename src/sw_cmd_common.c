@@ -14,12 +14,11 @@ int sw_kafka_resolve(const char *cmd, const sw_kafka_opts_t *o,
     char errstr[512];
     const char *t = SW_DEFAULT_TOPIC;
     char t_buf[256];
-    if (sw_props_set(props, "bootstrap.servers", SW_DEFAULT_BROKERS,
-                     "default"))
+    if (sw_props_set(props, "bootstrap.servers", SW_DEFAULT_BROKERS, "default"))
         goto nomem;
 
-    const char *path = o->config_path ? o->config_path
-                                      : getenv("SURGEWATCH_CONFIG");
+    const char *path =
+        o->config_path ? o->config_path : getenv("SURGEWATCH_CONFIG");
     if (path && *path) {
         sw_config_t *cfg = sw_config_load(path, errstr, sizeof(errstr));
         if (cfg == NULL) {

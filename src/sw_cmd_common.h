@@ -29,17 +29,17 @@ int sw_kafka_resolve(const char *cmd, const sw_kafka_opts_t *o,
 
 /* Help text lines for the options above, shared by the commands. */
 #define SW_KAFKA_OPTIONS_HELP                                                  \
-    "  -b, --brokers LIST       Kafka bootstrap servers, host:port[,...]\n"   \
-    "                           (env SURGEWATCH_BROKERS; default "            \
-    SW_DEFAULT_BROKERS ")\n"                                                   \
-    "  -t, --topic NAME         events topic (env SURGEWATCH_TOPIC; default " \
-    SW_DEFAULT_TOPIC ")\n"                                                     \
-    "  -X, --property KEY=VAL   any librdkafka property, e.g.\n"              \
-    "                           -X security.protocol=SASL_SSL; repeatable\n"  \
-    "                           (env SURGEWATCH_KAFKA_<KEY>, '.' as '_',\n"   \
-    "                           e.g. SURGEWATCH_KAFKA_SASL_USERNAME)\n"       \
-    "  -c, --config FILE        config file; its [kafka] section takes\n"     \
-    "                           brokers, topic and librdkafka properties\n"   \
+    "  -b, --brokers LIST       Kafka bootstrap servers, host:port[,...]\n"    \
+    "                           (env SURGEWATCH_BROKERS; "                     \
+    "default " SW_DEFAULT_BROKERS ")\n"                                        \
+    "  -t, --topic NAME         events topic (env SURGEWATCH_TOPIC; "          \
+    "default " SW_DEFAULT_TOPIC ")\n"                                          \
+    "  -X, --property KEY=VAL   any librdkafka property, e.g.\n"               \
+    "                           -X security.protocol=SASL_SSL; repeatable\n"   \
+    "                           (env SURGEWATCH_KAFKA_<KEY>, '.' as '_',\n"    \
+    "                           e.g. SURGEWATCH_KAFKA_SASL_USERNAME)\n"        \
+    "  -c, --config FILE        config file; its [kafka] section takes\n"      \
+    "                           brokers, topic and librdkafka properties\n"    \
     "                           (env SURGEWATCH_CONFIG)\n"
 
 #endif

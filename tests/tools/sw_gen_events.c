@@ -26,10 +26,10 @@ static const struct {
     const char *section;
     int weight;
 } sections[] = {
-    {"GR-MK", 20}, {"BA-HR", 12}, {"HR-SI", 12}, {"HU-RS", 9},
-    {"BA-ME", 6},  {"HR-RS", 6},  {"AL-ME", 5},  {"BA-RS", 8},
-    {"AL-GR", 10}, {"RO-RS", 2},  {"BG-RS", 2},  {"MK-RS", 2},
-    {"RS-XK", 1},  {"ME-RS", 1},  {"AL-XK", 1},  {"AL-MK", 1},
+    {"GR-MK", 20},         {"BA-HR", 12}, {"HR-SI", 12}, {"HU-RS", 9},
+    {"BA-ME", 6},          {"HR-RS", 6},  {"AL-ME", 5},  {"BA-RS", 8},
+    {"AL-GR", 10},         {"RO-RS", 2},  {"BG-RS", 2},  {"MK-RS", 2},
+    {"RS-XK", 1},          {"ME-RS", 1},  {"AL-XK", 1},  {"AL-MK", 1},
     {"HR-SI/karlovac", 2},
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -63,8 +63,8 @@ static void put_msgpack(const char *sec, const char *src, long long i,
     sw_event_reset(&ev);
     ev.id_len = (uint8_t)snprintf(ev.id, sizeof(ev.id), "%s-%lld", src, i);
     memcpy(ev.src, src, 3);
-    ev.section_len = (uint8_t)snprintf(ev.section, sizeof(ev.section), "%s",
-                                       sec);
+    ev.section_len =
+        (uint8_t)snprintf(ev.section, sizeof(ev.section), "%s", sec);
     ev.ts_ms = ts;
     ev.type = (sw_event_type_t)type;
     ev.count = (uint32_t)cnt;
@@ -180,9 +180,10 @@ int main(int argc, char **argv)
         }
         char src[3] = {sec[(rnd() & 1) ? 3 : 0], sec[(rnd() & 1) ? 4 : 1], 0};
         src[1] = src[0] == sec[0] ? sec[1] : sec[4];
-        int64_t ts = start + (int64_t)((double)span * (double)i /
-                                       (double)(count ? count : 1)) +
-                     (int64_t)(rnd() % 3600000);
+        int64_t ts =
+            start +
+            (int64_t)((double)span * (double)i / (double)(count ? count : 1)) +
+            (int64_t)(rnd() % 3600000);
         int type = (int)(rnd() % 100);
         type = type < 45   ? 0
                : type < 55 ? 1
@@ -214,8 +215,8 @@ int main(int argc, char **argv)
             fprintf(bl, "%lld\n", line);
         if (!csv) {
             if (kind == 0) {
-                printf("{\"id\":\"%s-%lld\",\"src\":\"%s\",\"section\n", src,
-                       i, src);
+                printf("{\"id\":\"%s-%lld\",\"src\":\"%s\",\"section\n", src, i,
+                       src);
                 continue;
             }
             printf("{\"id\":\"%s-%lld\",\"src\":\"%s\",\"section\":\"%s\","
@@ -253,7 +254,10 @@ int main(int argc, char **argv)
             else
                 printf("%lld", (long long)ts);
             printf(",%s,%d,%s,%s,", kind == 2 ? "swimming" : tname,
-                   kind == 1 ? 0 : cnt, kind == 6 ? "syria" : nat ? nat : "",
+                   kind == 1 ? 0 : cnt,
+                   kind == 6 ? "syria"
+                   : nat     ? nat
+                             : "",
                    kind == 4 ? "Horgo\xff" : "");
             if (kind == 7)
                 printf("north,19.5,");
