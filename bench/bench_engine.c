@@ -128,6 +128,9 @@ int main(int argc, char **argv)
         e->count = 1 + (uint32_t)(rnd() % 4) + (rnd() % 50 == 0 ? 40 : 0);
         e->seen = SW_FIELDS_REQUIRED;
     }
+    const sw_event_t **evp = malloc((size_t)nev * sizeof(*evp));
+    for (long i = 0; i < nev; i++)
+        evp[i] = &ev[i];
     double rate[16], evrate[16];
     size_t bytes_half = 0, bytes_end = 0;
     unsigned long long allocs_second_half = 0;
@@ -146,13 +149,13 @@ int main(int argc, char **argv)
         int64_t a = sw_clock_mono_ns();
         long half = nev / 2;
         for (long i = 0; i < half; i += 256)
-            sw_engine_push_batch(eng, 0, &ev[i],
+            sw_engine_push_batch(eng, 0, &evp[i],
                                  (size_t)(half - i < 256 ? half - i : 256),
                                  NULL);
         bytes_half = sw_engine_stats(eng)->state_bytes;
         unsigned long long a0 = n_allocs;
         for (long i = half; i < nev; i += 256)
-            sw_engine_push_batch(eng, 0, &ev[i],
+            sw_engine_push_batch(eng, 0, &evp[i],
                                  (size_t)(nev - i < 256 ? nev - i : 256), NULL);
         allocs_second_half = n_allocs - a0;
         int64_t b = sw_clock_mono_ns();
@@ -182,6 +185,7 @@ int main(int argc, char **argv)
            (double)bytes_end / (double)keys, nev);
     printf("heap allocations during the second half (%ld events): %llu\n",
            nev - nev / 2, allocs_second_half);
+    free(evp);
     free(ev);
     free(ps.v);
     return 0;

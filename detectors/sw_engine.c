@@ -733,9 +733,8 @@ static part_t *get_part(sw_engine_t *e, int32_t p)
 
 static size_t key_bytes(const sw_engine_t *e)
 {
-    return sizeof(wkey_t) + e->R * sizeof(uint32_t) +
-           e->K * sizeof(int64_t) + (size_t)e->K * NKIND * sizeof(sm_t) +
-           (size_t)NKIND * (e->R / 8);
+    return sizeof(wkey_t) + e->R * sizeof(uint32_t) + e->K * sizeof(int64_t) +
+           (size_t)e->K * NKIND * sizeof(sm_t) + (size_t)NKIND * (e->R / 8);
 }
 
 static int table_grow(sw_engine_t *e)
@@ -1063,7 +1062,7 @@ sw_reason_t sw_engine_push(sw_engine_t *self, int32_t partition,
 #define AHEAD 8
 
 void sw_engine_push_batch(sw_engine_t *self, int32_t partition,
-                          const sw_event_t *evs, size_t n,
+                          const sw_event_t *const *evs, size_t n,
                           sw_reason_t *reasons)
 {
     sw_engine_t *e = self;
@@ -1076,7 +1075,7 @@ void sw_engine_push_batch(sw_engine_t *self, int32_t partition,
     }
     for (size_t i = 0; i < n + AHEAD; i++) {
         if (i < n) { /* stage 1: hashes, table and dedup slots */
-            const sw_event_t *ev = &evs[i];
+            const sw_event_t *ev = evs[i];
             uint64_t s_h = section_hash(ev->section, ev->section_len);
             uint64_t e_h = event_hash(ev);
             sh[i % (2 * AHEAD)] = s_h;
@@ -1094,7 +1093,7 @@ void sw_engine_push_batch(sw_engine_t *self, int32_t partition,
                 e->table[key_hash_of(sh[j % (2 * AHEAD)], -1) &
                          (e->table_cap - 1)];
             if (k) {
-                int64_t b = floor_div(evs[j].ts_ms, e->B);
+                int64_t b = floor_div(evs[j]->ts_ms, e->B);
                 __builtin_prefetch(k);
                 __builtin_prefetch((const char *)(k + 1) +
                                    ((uint64_t)b & (e->R - 1)) * 4);
@@ -1102,7 +1101,7 @@ void sw_engine_push_batch(sw_engine_t *self, int32_t partition,
         }
         if (i >= AHEAD) {
             size_t x = i - AHEAD;
-            sw_reason_t r = push_hashed(e, p, partition, &evs[x],
+            sw_reason_t r = push_hashed(e, p, partition, evs[x],
                                         sh[x % (2 * AHEAD)],
                                         eh[x % (2 * AHEAD)]);
             if (reasons)
@@ -1192,6 +1191,13 @@ static void replay_key(sw_engine_t *e, wkey_t *k)
             continue;
         emitted_t *em = &k->em[kind];
         const sw_detector_result_t *last = &e->last_r[kind];
+        sm_t *s = &k->sm[kind];
+        const int64_t none = INT64_MIN;
+        /* the alert the new history ends with active, and what the
+         * outside was last told of it */
+        int64_t fin = sm_active(s) ? s->start : none;
+        emitted_t told_fin = *em;
+        int have_fin = em->active && em->start == fin;
         /* Does the alert the outside believes active exist in the new
          * history? If not, it is retracted before anything new is told. */
         if (em->active) {
@@ -1238,29 +1244,46 @@ static void replay_key(sw_engine_t *e, wkey_t *k)
             em->score = keep.score;
             told_set(e, k, kind, raised_in, 0);
         }
+        /* The new history in order, against the alerts the outside holds
+         * active: the one told active before (when it stands, it may come
+         * after new ones) and one raised here; never more than these. */
+        int64_t open[2] = {em->active ? em->start : none, none};
         for (size_t i = 0; i < e->nreplay; i++) {
             struct replayed *r = &e->replay[i];
             if (r->kind != kind)
                 continue;
-            int is_told = em->active && em->start == r->start;
+            int slot = open[0] == r->start ? 0 : open[1] == r->start ? 1 : -1;
             if (r->a.state == SW_ALERT_RAISED) {
-                if (is_told || told_get(e, k, kind, raise_bucket(e, r->start)))
+                if (slot >= 0 ||
+                    told_get(e, k, kind, raise_bucket(e, r->start)))
                     continue; /* the outside knows it already */
                 emit(e, k, kind, &r->a, r->start);
-            } else if (r->a.state == SW_ALERT_RESOLVED && is_told) {
+                open[open[0] == none ? 0 : 1] = r->start;
+                if (r->start == fin) {
+                    told_fin = *em;
+                    have_fin = 1;
+                }
+            } else if (r->a.state == SW_ALERT_RESOLVED && slot >= 0) {
                 emit(e, k, kind, &r->a, r->start);
+                open[slot] = none;
             }
         }
         /* An alert the new history holds active that the outside was
          * told resolved (a late event extended its run): raised again,
          * with the same id. */
-        sm_t *s = &k->sm[kind];
-        if (sm_active(s) && !em->active) {
+        if (fin != none && open[0] != fin && open[1] != fin) {
             sw_alert_t a;
-            make_alert(e, k, kind, p->closed, s->start, SW_ALERT_RAISED, last,
+            make_alert(e, k, kind, p->closed, fin, SW_ALERT_RAISED, last,
                        (sw_level_t)s->level, s->raised_at, p->wm, &a);
-            emit(e, k, kind, &a, s->start);
+            emit(e, k, kind, &a, fin);
+            told_fin = *em;
+            have_fin = 1;
         }
+        /* what the outside now holds active: that alert, or none */
+        if (fin != none && have_fin)
+            *em = told_fin;
+        else
+            em->active = 0;
         /* the figures of an alert that stays active */
         if (sm_active(s) && em->active && em->start == s->start &&
             (em->level != s->level ||
@@ -1342,6 +1365,7 @@ int sw_engine_set_profiles(sw_engine_t *self, const sw_profiles_t *profiles,
             for (uint32_t j = 0; j < e->K; j++)
                 memset(&k->snap[(size_t)j * NKIND + (size_t)kind], 0,
                        sizeof(sm_t));
+            memset(&k->told[(size_t)kind * (e->R / 8)], 0, e->R / 8);
         }
         k->profile = prof;
         k->lookback = profile_lookback(prof);

@@ -167,7 +167,7 @@ sw_reason_t sw_engine_push(sw_engine_t *self, int32_t partition,
  * is counted, the hash-table slots, keys and ring slots of the next few are
  * prefetched. */
 void sw_engine_push_batch(sw_engine_t *self, int32_t partition,
-                          const sw_event_t *evs, size_t n,
+                          const sw_event_t *const *evs, size_t n,
                           sw_reason_t *reasons);
 
 /* Re-evaluates keys that received late events and emits the

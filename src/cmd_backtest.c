@@ -177,8 +177,9 @@ static int64_t ro_min_ts(const reorder_t *q)
     return m;
 }
 
-/* Takes the oldest event out; *out stays valid until the next push. */
-static const sw_event_t *ro_pop(reorder_t *q)
+/* Takes the oldest event out; it stays in its slab slot until
+ * ro_release(slot). */
+static const sw_event_t *ro_pop(reorder_t *q, uint64_t *slot)
 {
     ref_t r;
     if (q->flen && (q->hlen == 0 || q->fifo[q->fhead].ts <= q->heap[0].ts)) {
@@ -203,8 +204,13 @@ static const sw_event_t *ro_pop(reorder_t *q)
         if (q->hlen)
             q->heap[i] = last;
     }
-    q->free_slots[q->nfree++] = r.slot;
+    *slot = r.slot;
     return &q->slab[r.slot];
+}
+
+static void ro_release(reorder_t *q, uint64_t slot)
+{
+    q->free_slots[q->nfree++] = slot;
 }
 
 static void ro_free(reorder_t *q)
@@ -228,6 +234,13 @@ typedef struct backtest {
     uint64_t reasons[SW_REASON__COUNT];
     uint64_t seq;
     uint64_t reported;
+    /* events released by the reorder buffer wait here, as slab slots, for
+     * one batch push (the slab may move until then); the slots are freed
+     * after it */
+    const sw_event_t *batch[256];
+    uint64_t batch_slot[256];
+    size_t nbatch;
+    sw_reason_t results[256];
 } backtest_t;
 
 static void on_alert(void *opaque, const sw_alert_t *a)
@@ -258,13 +271,31 @@ static void reject(backtest_t *bt, const char *name, uint64_t where,
                         "(see the summary)\n");
 }
 
-static void feed(backtest_t *bt, const sw_event_t *ev)
+/* Pushes the waiting batch through the engine. */
+static void flush_batch(backtest_t *bt)
 {
-    sw_reason_t r = sw_engine_push(bt->engine, 0, ev);
-    if (r == SW_REASON_LATE)
-        bt->late++;
-    else if (r == SW_REASON_UNKNOWN_SECTION)
-        bt->unknown_section++;
+    if (bt->nbatch == 0)
+        return;
+    for (size_t i = 0; i < bt->nbatch; i++)
+        bt->batch[i] = &bt->q.slab[bt->batch_slot[i]];
+    sw_engine_push_batch(bt->engine, 0, bt->batch, bt->nbatch, bt->results);
+    for (size_t i = 0; i < bt->nbatch; i++) {
+        if (bt->results[i] == SW_REASON_LATE)
+            bt->late++;
+        else if (bt->results[i] == SW_REASON_UNKNOWN_SECTION)
+            bt->unknown_section++;
+        ro_release(&bt->q, bt->batch_slot[i]);
+    }
+    bt->nbatch = 0;
+}
+
+static void feed_next(backtest_t *bt)
+{
+    uint64_t slot;
+    ro_pop(&bt->q, &slot);
+    bt->batch_slot[bt->nbatch++] = slot;
+    if (bt->nbatch == sizeof(bt->batch) / sizeof(bt->batch[0]))
+        flush_batch(bt);
 }
 
 /* A decoded event: into the reorder buffer; release what is due. */
@@ -280,13 +311,14 @@ static void take(backtest_t *bt, const sw_event_t *ev)
     /* an event can still be preceded by one up to `lateness` older than
      * the newest: release what is older than that */
     while (ro_len(&bt->q) && ro_min_ts(&bt->q) < bt->max_ts - bt->lateness_ms)
-        feed(bt, ro_pop(&bt->q));
+        feed_next(bt);
 }
 
 static void drain(backtest_t *bt)
 {
     while (ro_len(&bt->q))
-        feed(bt, ro_pop(&bt->q));
+        feed_next(bt);
+    flush_batch(bt);
 }
 
 /* ---------------------------------------------------------- readers */
