@@ -763,14 +763,19 @@ static uint64_t section_hash(const char *section, size_t len)
     return hash_bytes(UINT64_C(0xcbf29ce484222325), section, len);
 }
 
-static uint64_t key_hash_of(uint64_t section_h, int type)
+/* A key is (partition, section, type): a section seen on two partitions
+ * (a producer with another partitioner) has separate windows on each, each
+ * governed by its own partition's watermark and checkpoint. */
+static uint64_t key_hash_of(uint64_t section_h, int32_t partition, int type)
 {
-    return mix(section_h ^ (uint64_t)(type + 2));
+    return mix(section_h ^ (uint64_t)(type + 2) ^
+               ((uint64_t)(uint32_t)partition << 8));
 }
 
-static uint64_t key_hash(const char *section, size_t len, int type)
+static uint64_t key_hash(const char *section, size_t len, int32_t partition,
+                         int type)
 {
-    return key_hash_of(section_hash(section, len), type);
+    return key_hash_of(section_hash(section, len), partition, type);
 }
 
 static uint64_t event_hash(const sw_event_t *ev)
@@ -781,7 +786,7 @@ static uint64_t event_hash(const sw_event_t *ev)
 }
 
 static wkey_t *find_key(const sw_engine_t *e, const char *section, size_t len,
-                       int type, uint64_t h)
+                        int32_t partition, int type, uint64_t h)
 {
     if (e->table_cap == 0)
         return NULL;
@@ -790,7 +795,7 @@ static wkey_t *find_key(const sw_engine_t *e, const char *section, size_t len,
         if (k == NULL)
             return NULL;
         if (k->hash == h && k->type == type && k->section_len == len &&
-            memcmp(k->section, section, len) == 0)
+            k->partition == partition && memcmp(k->section, section, len) == 0)
             return k;
     }
 }
@@ -1006,8 +1011,8 @@ static sw_reason_t push_hashed(sw_engine_t *e, part_t *p, int32_t partition,
         return SW_REASON_LATE;
     }
     /* the section's key; its profile is looked up only for a new key */
-    uint64_t h = key_hash_of(sec_h, -1);
-    wkey_t *k = find_key(e, ev->section, ev->section_len, -1, h);
+    uint64_t h = key_hash_of(sec_h, partition, -1);
+    wkey_t *k = find_key(e, ev->section, ev->section_len, partition, -1, h);
     const sw_profile_t *prof = k ? k->profile
                                  : profile_for(&e->profiles, ev->section,
                                                ev->section_len);
@@ -1034,8 +1039,9 @@ static sw_reason_t push_hashed(sw_engine_t *e, part_t *p, int32_t partition,
         key_add(e, p, k, b, ev->count);
     if (e->conf.by_type) {
         int type = (int)ev->type;
-        uint64_t ht = key_hash_of(sec_h, type);
-        wkey_t *kt = find_key(e, ev->section, ev->section_len, type, ht);
+        uint64_t ht = key_hash_of(sec_h, partition, type);
+        wkey_t *kt =
+            find_key(e, ev->section, ev->section_len, partition, type, ht);
         if (kt == NULL)
             kt = new_key(e, p, partition, ev->section, ev->section_len, type,
                          ht, prof);
@@ -1082,7 +1088,8 @@ void sw_engine_push_batch(sw_engine_t *self, int32_t partition,
             eh[i % (2 * AHEAD)] = e_h;
             if (e->table_cap)
                 __builtin_prefetch(
-                    &e->table[key_hash_of(s_h, -1) & (e->table_cap - 1)]);
+                    &e->table[key_hash_of(s_h, partition, -1) &
+                              (e->table_cap - 1)]);
             if (p->dd_cap)
                 __builtin_prefetch(&p->dd[e_h & (p->dd_cap - 1)]);
         }
@@ -1090,7 +1097,7 @@ void sw_engine_push_batch(sw_engine_t *self, int32_t partition,
         if (i >= AHEAD / 2 && j < n && e->table_cap) {
             /* stage 2: the key (if the slot holds it) and its ring slot */
             const wkey_t *k =
-                e->table[key_hash_of(sh[j % (2 * AHEAD)], -1) &
+                e->table[key_hash_of(sh[j % (2 * AHEAD)], partition, -1) &
                          (e->table_cap - 1)];
             if (k) {
                 int64_t b = floor_div(evs[j]->ts_ms, e->B);
@@ -1700,9 +1707,9 @@ int sw_engine_load(sw_engine_t *self, int32_t partition, const void *data,
             profile_for(&e->profiles, section, (size_t)slen);
         if (prof == NULL)
             prof = &e->profiles.def;
-        uint64_t h = key_hash(section, (size_t)slen, (int)type);
-        if (find_key(e, section, (size_t)slen, (int)type, h)) {
-            r.bad = 1; /* the same key twice, or owned by another partition */
+        uint64_t h = key_hash(section, (size_t)slen, partition, (int)type);
+        if (find_key(e, section, (size_t)slen, partition, (int)type, h)) {
+            r.bad = 1; /* the same key twice */
             break;
         }
         wkey_t *k = new_key(e, p, partition, section, (size_t)slen, (int)type,

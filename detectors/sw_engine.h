@@ -15,9 +15,11 @@
  * and marks the key; sw_engine_settle() then re-evaluates every closed
  * bucket from that one on, replays the state machines from a snapshot, and
  * reconciles with what was already emitted: alerts the new history holds
- * are raised (or updated), alerts it no longer holds are resolved with
- * `retracted` set. The alerts that stand are thus a function of the final
- * counts, whatever the arrival order within the lateness.
+ * are raised (or updated; a resolved alert that late data extends is raised
+ * again under its id), alerts it no longer holds are resolved with
+ * `retracted` set (even ones already resolved). The alerts that stand are
+ * thus a function of the final counts, whatever the arrival order within
+ * the lateness; an in-order feed never retracts.
  *
  * Duplicates. An event whose (src, id) was seen in the same partition
  * within the lateness horizon is counted once. The table is bounded
@@ -29,6 +31,9 @@
  * the beginning of the bucket where its alarm run began (RFC 3339), so a
  * replay produces the same ids. Its level comes from score / threshold
  * against the profile's boundaries.
+ *
+ * Keys are per partition: a section that arrives on two partitions has
+ * separate windows on each.
  *
  * Threads: an engine belongs to one thread.
  */
@@ -192,11 +197,13 @@ const sw_engine_stats_t *sw_engine_stats(sw_engine_t *self);
 
 /* Checkpoints. The state of one partition (watermark, dedup table, and
  * every key with its ring, state machines and snapshots) in a compact,
- * versioned binary form. save returns a malloc'd buffer the caller frees,
- * or NULL (out of memory). load replaces that partition's state; it
- * returns 0, or -1 with errstr set when the data is truncated, corrupt, of
- * another version or of an incompatible configuration (bucket size, ring
- * size). */
+ * versioned binary form (version 2) that ends with a checksum. save returns
+ * a malloc'd buffer the caller frees, or NULL (out of memory). load
+ * replaces that partition's state; it returns 0, or -1 with errstr set when
+ * the data is truncated, corrupt (checksum), of another version or of an
+ * incompatible configuration (bucket size, lateness, ring size). Load
+ * checks structure, not the ranges of stored values: checkpoints are
+ * trusted storage (Redis), not input from the outside. */
 void *sw_engine_save(sw_engine_t *self, int32_t partition, size_t *len);
 int sw_engine_load(sw_engine_t *self, int32_t partition, const void *data,
                    size_t len, char *errstr, size_t errstr_size);
