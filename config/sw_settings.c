@@ -60,8 +60,9 @@ static int fail(ctx_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static int fail(ctx_t *c, const char *fmt, ...)
 {
-    int n = snprintf(c->errstr, c->errstr_size, "%s:%d: [%s] %s: ",
-                     c->cfg->path, c->e->line, c->e->section, c->e->key);
+    int n =
+        snprintf(c->errstr, c->errstr_size, "%s:%d: [%s] %s: ", c->cfg->path,
+                 c->e->line, c->e->section, c->e->key);
     if (n < 0 || (size_t)n >= c->errstr_size)
         return -1;
     va_list ap;
@@ -82,16 +83,21 @@ static int get_double(ctx_t *c, double *out)
     return 0;
 }
 
-static int get_uint(ctx_t *c, uint32_t *out)
+static int get_uint_max(ctx_t *c, uint32_t *out, unsigned long max)
 {
     char *end;
     errno = 0;
     unsigned long v = strtoul(c->e->value, &end, 10);
-    if (end == c->e->value || *end || errno || v > 1000000 ||
-        c->e->value[0] == '-')
-        return fail(c, "\"%s\" is not a whole number", c->e->value);
+    if (end == c->e->value || *end || errno || v > max || c->e->value[0] == '-')
+        return fail(c, "\"%s\" is not a whole number (accepted: 0..%lu)",
+                    c->e->value, max);
     *out = (uint32_t)v;
     return 0;
+}
+
+static int get_uint(ctx_t *c, uint32_t *out)
+{
+    return get_uint_max(c, out, 1000000);
 }
 
 static int get_bool(ctx_t *c, int *out)
@@ -275,7 +281,8 @@ static int windows_key(ctx_t *c, sw_settings_t *s)
         return get_uint(c, &ec->max_lookback);
     if (!strcmp(k, "dedup_capacity")) {
         uint32_t u;
-        return get_uint(c, &u) ? -1 : (ec->dedup_capacity = u, 0);
+        return get_uint_max(c, &u, 100000000) ? -1
+                                              : (ec->dedup_capacity = u, 0);
     }
     return fail(c, "unknown key (accepted: bucket, lateness, idle, by_type, "
                    "strict_sections, max_lookback, dedup_capacity)");
@@ -304,6 +311,107 @@ static const char *section_id(const char *ini_section)
     while (*s == ' ' || *s == '"')
         s++;
     return s;
+}
+
+/* The INI parameter names of the fields that sw_detector_params_validate()
+ * names differently. */
+static const struct {
+    const char *field, *key;
+} renamed[] = {
+    {"cusum_k", "k"},
+    {"cusum_h", "h"},
+    {"reset_after_alarm", "reset"},
+};
+
+/* Copies text to out, with every field name of renamed[] replaced by its
+ * INI name. */
+static void rename_fields(const char *text, char *out, size_t size)
+{
+    size_t o = 0;
+    while (*text && o + 1 < size) {
+        size_t r, n = 0;
+        for (r = 0; r < sizeof(renamed) / sizeof(renamed[0]); r++) {
+            n = strlen(renamed[r].field);
+            if (strncmp(text, renamed[r].field, n) == 0)
+                break;
+        }
+        if (r < sizeof(renamed) / sizeof(renamed[0])) {
+            o += (size_t)snprintf(out + o, size - o, "%s", renamed[r].key);
+            if (o >= size)
+                o = size - 1;
+            text += n;
+        } else {
+            out[o++] = *text++;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* The last entry of the file that sets "<detector>.<key>" for one of the
+ * fields in `fields` ("alpha", or "history, guard, baseline") in the INI
+ * section of profile `section` (NULL: [detectors]), or NULL. */
+static const sw_config_entry_t *find_param(const sw_config_t *cfg,
+                                           const char *section,
+                                           sw_detector_kind_t kind,
+                                           const char *fields, size_t flen)
+{
+    const char *det = sw_detector_name(kind);
+    size_t dlen = strlen(det);
+    const sw_config_entry_t *found = NULL;
+    for (size_t i = 0; i < cfg->n; i++) {
+        const sw_config_entry_t *en = &cfg->e[i];
+        const char *id = section_id(en->section);
+        if (section ? id == NULL || strncmp(id, section, strlen(section)) ||
+                          strcspn(id, "\" ") != strlen(section)
+                    : strcmp(en->section, "detectors") != 0)
+            continue;
+        if (strncmp(en->key, det, dlen) != 0 || en->key[dlen] != '.')
+            continue;
+        char key[64];
+        rename_fields(en->key + dlen + 1, key, sizeof(key));
+        /* is key one of the fields (renamed the same way)? */
+        for (size_t f = 0; f < flen;) {
+            size_t n = strcspn(fields + f, ", :");
+            if (n > flen - f)
+                n = flen - f;
+            char field[64];
+            snprintf(field, sizeof(field), "%.*s", (int)n, fields + f);
+            char fkey[64];
+            rename_fields(field, fkey, sizeof(fkey));
+            if (n > 0 && strcmp(fkey, key) == 0)
+                found = en;
+            f += n;
+            f += strspn(fields + f, ", ");
+        }
+    }
+    return found;
+}
+
+/* errstr for a detector parameter out of range: msg is
+ * sw_detector_params_validate()'s "FIELD: VALUE is out of range (...)". */
+static void range_error(const sw_config_t *cfg, const char *section,
+                        sw_detector_kind_t kind, const char *msg, char *errstr,
+                        size_t errstr_size)
+{
+    const char *colon = strstr(msg, ": ");
+    size_t flen = colon ? (size_t)(colon - msg) : 0;
+    const char *body = colon ? colon + 2 : msg;
+    char text[256];
+    rename_fields(body, text, sizeof(text));
+    const sw_config_entry_t *en = find_param(cfg, section, kind, msg, flen);
+    if (en == NULL && section != NULL) /* inherited from [detectors] */
+        en = find_param(cfg, NULL, kind, msg, flen);
+    if (en != NULL) {
+        snprintf(errstr, errstr_size, "%s:%d: [%s] %s: %s", cfg->path, en->line,
+                 en->section, en->key, text);
+        return;
+    }
+    char field[64];
+    rename_fields(msg, field, sizeof(field));
+    field[strcspn(field, ":")] = '\0';
+    snprintf(errstr, errstr_size, "%s: [%s%s] %s.%s: %s", cfg->path,
+             section ? "section " : "detectors", section ? section : "",
+             sw_detector_name(kind), field, text);
 }
 
 int sw_settings_load(const sw_config_t *cfg, sw_settings_t *s, char *errstr,
@@ -342,11 +450,16 @@ int sw_settings_load(const sw_config_t *cfg, sw_settings_t *s, char *errstr,
         if (id == NULL)
             continue;
         size_t len = strcspn(id, "\" ");
-        if (!sw_section_valid(id, len)) {
+        /* the id, without the quotes and blanks around it: anything else
+         * after it ([section HU-RS x]) makes it invalid */
+        size_t all = strlen(id);
+        while (all > 0 && (id[all - 1] == '"' || id[all - 1] == ' '))
+            all--;
+        if (len != all || !sw_section_valid(id, len)) {
             snprintf(errstr, errstr_size,
                      "%s:%d: [%s]: \"%.*s\" is not a section id (accepted: "
                      "e.g. HU-RS, HR-SI/karlovac; see docs/events.md)",
-                     cfg->path, c.e->line, c.e->section, (int)len, id);
+                     cfg->path, c.e->line, c.e->section, (int)all, id);
             return -1;
         }
         struct sw_profile_override *o = NULL;
@@ -355,8 +468,8 @@ int sw_settings_load(const sw_config_t *cfg, sw_settings_t *s, char *errstr,
                 s->profiles.v[j].section[len] == '\0')
                 o = &s->profiles.v[j];
         if (o == NULL) {
-            struct sw_profile_override *nv = realloc(
-                s->profiles.v, (s->profiles.n + 1) * sizeof(*nv));
+            struct sw_profile_override *nv =
+                realloc(s->profiles.v, (s->profiles.n + 1) * sizeof(*nv));
             if (nv == NULL) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return -1;
@@ -370,18 +483,18 @@ int sw_settings_load(const sw_config_t *cfg, sw_settings_t *s, char *errstr,
         if (profile_key(&c, &o->profile))
             return -1;
     }
-    /* check every enabled detector's parameters, naming the file */
+    /* check the parameters of every detector, run or not (the defaults are
+     * valid, so a bad one was set in the file), naming the file, the line
+     * and the key that set it */
     char e[256];
     for (size_t i = 0; i <= s->profiles.n; i++) {
         const sw_profile_t *p =
             i == s->profiles.n ? &s->profiles.def : &s->profiles.v[i].profile;
         for (int k = 0; k < SW_DET__COUNT; k++) {
-            if (p->enabled[k] &&
-                sw_detector_params_validate(&p->params[k], e, sizeof(e))) {
-                snprintf(errstr, errstr_size, "%s: [%s%s] %s.%s", cfg->path,
-                         i == s->profiles.n ? "detectors" : "section ",
-                         i == s->profiles.n ? "" : s->profiles.v[i].section,
-                         sw_detector_name((sw_detector_kind_t)k), e);
+            if (sw_detector_params_validate(&p->params[k], e, sizeof(e))) {
+                range_error(
+                    cfg, i == s->profiles.n ? NULL : s->profiles.v[i].section,
+                    (sw_detector_kind_t)k, e, errstr, errstr_size);
                 return -1;
             }
         }

@@ -64,53 +64,55 @@ const char *sw_event_type_name(sw_event_type_t type)
     return (unsigned)type < SW_TYPE__COUNT ? type_names[type] : "?";
 }
 
-static int lookup(const char *const *names, int n, const char *s, size_t len)
-{
-    /* s may hold NUL bytes: compare lengths first, never read past names[i] */
-    for (int i = 0; i < n; i++)
-        if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0)
-            return i;
-    return -1;
-}
+/* Both lookups run for every field of every event: dispatch on length,
+ * then compare with a constant length so the compiler inlines it. */
+#define IS(lit) (memcmp(name, lit, sizeof(lit) - 1) == 0)
 
 int sw_field_lookup(const char *name, size_t len)
 {
-    /* Called for every key of every event: pick the candidate by length and
-     * first letter, then confirm with one comparison. */
-    int f = -1;
     switch (len) {
     case 2:
-        f = name[0] == 'i' ? SW_F_ID : name[0] == 't' ? SW_F_TS : -1;
-        break;
+        return IS("id") ? SW_F_ID : IS("ts") ? SW_F_TS : -1;
     case 3:
-        f = name[0] == 's'   ? SW_F_SRC
-            : name[0] == 'n' ? SW_F_NAT
-            : name[0] == 'b' ? SW_F_BCP
-            : name[0] == 'l' ? (name[1] == 'a' ? SW_F_LAT : SW_F_LON)
-                             : -1;
-        break;
+        return IS("src")   ? SW_F_SRC
+               : IS("nat") ? SW_F_NAT
+               : IS("bcp") ? SW_F_BCP
+               : IS("lat") ? SW_F_LAT
+               : IS("lon") ? SW_F_LON
+                           : -1;
     case 4:
-        f = SW_F_TYPE;
-        break;
+        return IS("type") ? SW_F_TYPE : -1;
     case 5:
-        f = SW_F_COUNT;
-        break;
+        return IS("count") ? SW_F_COUNT : -1;
     case 7:
-        f = SW_F_SECTION;
-        break;
+        return IS("section") ? SW_F_SECTION : -1;
     case 10:
-        f = SW_F_CONFIDENCE;
-        break;
+        return IS("confidence") ? SW_F_CONFIDENCE : -1;
     }
-    if (f < 0 || memcmp(field_names[f], name, len) != 0)
-        return -1;
-    return f;
+    return -1;
 }
 
 int sw_event_type_lookup(const char *name, size_t len)
 {
-    return lookup(type_names, SW_TYPE__COUNT, name, len);
+    switch (len) {
+    case 7:
+        return IS("refusal") ? SW_TYPE_REFUSAL : -1;
+    case 8:
+        return IS("deterred") ? SW_TYPE_DETERRED : -1;
+    case 11:
+        return IS("facilitator") ? SW_TYPE_FACILITATOR : -1;
+    case 12:
+        return IS("illegal_stay") ? SW_TYPE_ILLEGAL_STAY : -1;
+    case 14:
+        return IS("document_fraud") ? SW_TYPE_DOCUMENT_FRAUD : -1;
+    case 15:
+        return IS("bcp_clandestine") ? SW_TYPE_BCP_CLANDESTINE : -1;
+    case 18:
+        return IS("irregular_crossing") ? SW_TYPE_IRREGULAR_CROSSING : -1;
+    }
+    return -1;
 }
+#undef IS
 
 /* ----------------------------------------------------------- validation */
 
@@ -187,7 +189,7 @@ int sw_section_valid(const char *s, size_t len)
         !is_upper(s[4]))
         return 0;
     /* the pair is sorted and names two different countries */
-    if (memcmp(s, s + 3, 2) >= 0)
+    if (s[0] > s[3] || (s[0] == s[3] && s[1] >= s[4]))
         return 0;
     if (len == 5)
         return 1;
@@ -229,6 +231,12 @@ static int check_text(sw_field_t f, const char *s, size_t len, size_t max,
         return sw_event_fail(err, SW_REASON_TOO_LONG, (int)f,
                              "%zu bytes is too long (accepted: 1..%zu bytes)",
                              len, max);
+    /* the common case, printable ASCII, in one pass */
+    size_t i = 0;
+    while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f)
+        i++;
+    if (i == len && len > 0)
+        return 0;
     if (!sw_utf8_valid(s, len))
         return sw_event_fail(err, SW_REASON_BAD_UTF8, (int)f,
                              "not valid UTF-8");
@@ -535,7 +543,8 @@ static uint64_t be(const unsigned char *p, int n)
 /* Reads one token. For str/bin/ext the payload is consumed and pointed to;
  * for array/map only the header is read. Returns 0, -1 when the buffer ends
  * inside the token, -2 on the never-used byte 0xc1. */
-static int mp_next(mp_reader_t *r, mp_tok_t *t)
+static inline __attribute__((always_inline)) int mp_next(mp_reader_t *r,
+                                                         mp_tok_t *t)
 {
     if (r->p >= r->end)
         return -1;

@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_REPORTED 100
@@ -46,6 +48,11 @@ static const char help[] =
     "      --from TIME       ignore events before TIME (RFC 3339, a date\n"
     "                        YYYY-MM-DD, or epoch milliseconds)\n"
     "      --to TIME         ignore events at or after TIME\n"
+    "      --reorder DUR     events up to DUR out of time order are sorted\n"
+    "                        before the detectors see them (default 1h, at\n"
+    "                        most the lateness); later ones, within the\n"
+    "                        lateness, reach them as late corrections, as\n"
+    "                        in the live worker\n"
     "  -q, --quiet           no line per rejected event, only the summary\n"
     "      --no-alerts       print no alert lines (summary only)\n"
     "  -h, --help            this text\n"
@@ -100,7 +107,9 @@ static int grow(void **p, size_t *cap, size_t elem)
     return 0;
 }
 
-static int slab_put(reorder_t *q, const sw_event_t *ev, uint64_t *slot)
+/* A free slab slot to decode the next event into, or NULL (out of
+ * memory). ro_push() files it; ro_release() gives it back unused. */
+static sw_event_t *ro_slot(reorder_t *q, uint64_t *slot)
 {
     if (q->nfree) {
         *slot = q->free_slots[--q->nfree];
@@ -108,25 +117,22 @@ static int slab_put(reorder_t *q, const sw_event_t *ev, uint64_t *slot)
         if (q->slab_used == q->slab_cap) {
             size_t cap = q->slab_cap;
             if (grow((void **)&q->slab, &cap, sizeof(sw_event_t)))
-                return -1;
+                return NULL;
             size_t fcap = q->slab_cap;
             if (grow((void **)&q->free_slots, &fcap, sizeof(uint64_t)))
-                return -1;
+                return NULL;
             q->slab_cap = cap;
         }
         *slot = q->slab_used++;
     }
-    q->slab[*slot] = *ev;
-    return 0;
+    return &q->slab[*slot];
 }
 
-static void ro_push(reorder_t *q, const sw_event_t *ev)
+/* Files the event decoded into `slot`. */
+static void ro_push(reorder_t *q, uint64_t slot)
 {
-    ref_t ref = {ev->ts_ms, 0};
-    if (slab_put(q, ev, &ref.slot)) {
-        q->oom = 1;
-        return;
-    }
+    const sw_event_t *ev = &q->slab[slot];
+    ref_t ref = {ev->ts_ms, slot};
     if (q->flen == 0 || ev->ts_ms >= q->last_in) {
         if (q->flen == q->fcap) {
             size_t old = q->fcap, ncap = old;
@@ -227,6 +233,7 @@ typedef struct backtest {
     sw_engine_t *engine;
     reorder_t q;
     int64_t lateness_ms;
+    int64_t reorder_ms; /* the sorting horizon */
     int64_t from_ms, to_ms;
     int64_t max_ts;
     int quiet, no_alerts;
@@ -237,6 +244,8 @@ typedef struct backtest {
     /* events released by the reorder buffer wait here, as slab slots, for
      * one batch push (the slab may move until then); the slots are freed
      * after it */
+    int has_pending; /* a slab slot is held for the next decode */
+    uint64_t pending;
     const sw_event_t *batch[256];
     uint64_t batch_slot[256];
     size_t nbatch;
@@ -298,19 +307,36 @@ static void feed_next(backtest_t *bt)
         flush_batch(bt);
 }
 
-/* A decoded event: into the reorder buffer; release what is due. */
-static void take(backtest_t *bt, const sw_event_t *ev)
+/* Where the next event is decoded: a slab slot, so that a valid event is
+ * never copied on its way to the engine. NULL when out of memory. */
+static sw_event_t *next_slot(backtest_t *bt)
 {
+    if (!bt->has_pending) {
+        if (ro_slot(&bt->q, &bt->pending) == NULL) {
+            bt->q.oom = 1;
+            return NULL;
+        }
+        bt->has_pending = 1;
+    }
+    return &bt->q.slab[bt->pending];
+}
+
+/* The event decoded into the pending slot: into the reorder buffer;
+ * release what is due. */
+static void take(backtest_t *bt)
+{
+    const sw_event_t *ev = &bt->q.slab[bt->pending];
     if (ev->ts_ms < bt->from_ms || ev->ts_ms >= bt->to_ms) {
         bt->out_of_range++;
-        return;
+        return; /* the slot stays pending for the next event */
     }
     if (ev->ts_ms > bt->max_ts)
         bt->max_ts = ev->ts_ms;
-    ro_push(&bt->q, ev);
-    /* an event can still be preceded by one up to `lateness` older than
-     * the newest: release what is older than that */
-    while (ro_len(&bt->q) && ro_min_ts(&bt->q) < bt->max_ts - bt->lateness_ms)
+    bt->has_pending = 0;
+    ro_push(&bt->q, bt->pending);
+    /* events within the sorting horizon of the newest may still be
+     * preceded by another: release only what is older than that */
+    while (ro_len(&bt->q) && ro_min_ts(&bt->q) < bt->max_ts - bt->reorder_ms)
         feed_next(bt);
 }
 
@@ -339,7 +365,6 @@ static int read_lines(backtest_t *bt, int fd, const char *name, int csv,
     int header = csv;
     const char *line;
     size_t len;
-    sw_event_t ev;
     sw_event_err_t err;
     while (!interrupted) {
         int r = sw_lines_next(&lr, &line, &len);
@@ -377,12 +402,17 @@ static int read_lines(backtest_t *bt, int fd, const char *name, int csv,
             continue;
         }
         bt->read++;
-        int d = csv ? sw_csv_decode_line(cd, line, len, now, &ev, &err)
-                    : sw_json_decode_line(jd, line, len, now, &ev, &err);
+        sw_event_t *ev = next_slot(bt);
+        if (ev == NULL) {
+            rc = -1;
+            break;
+        }
+        int d = csv ? sw_csv_decode_line(cd, line, len, now, ev, &err)
+                    : sw_json_decode_line(jd, line, len, now, ev, &err);
         if (d != 0)
             reject(bt, name, lr.lineno, "", &err);
         else
-            take(bt, &ev);
+            take(bt);
     }
     sw_lines_deinit(&lr);
     sw_json_decoder_destroy(&jd);
@@ -393,24 +423,41 @@ static int read_lines(backtest_t *bt, int fd, const char *name, int csv,
 static int read_msgpack(backtest_t *bt, int fd, const char *name, int64_t now)
 {
     size_t cap = 4u << 20, start = 0, end = 0;
-    char *buf = malloc(cap);
-    if (buf == NULL) {
+    char *buf = NULL;
+    int eof = 0, rc = 0;
+    /* a regular file is mapped whole and decoded in place; a pipe is read
+     * through a buffer */
+    struct stat sb;
+    void *map = MAP_FAILED;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+        map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map != MAP_FAILED) {
+            madvise(map, (size_t)sb.st_size, MADV_SEQUENTIAL);
+            buf = map;
+            cap = end = (size_t)sb.st_size;
+            eof = 1;
+        }
+    }
+    if (buf == NULL && (buf = malloc(cap)) == NULL) {
         fprintf(stderr, "surgewatch backtest: out of memory\n");
         return -1;
     }
-    int eof = 0, rc = 0;
     uint64_t offset = 0; /* of buf[start] in the input */
-    sw_event_t ev;
     sw_event_err_t err;
     while (!interrupted) {
         if (start < end) {
             size_t used = 0;
+            sw_event_t *ev = next_slot(bt);
+            if (ev == NULL) {
+                rc = -1;
+                break;
+            }
             int d = sw_event_decode_msgpack_stream(buf + start, end - start,
-                                                   now, &ev, &err, &used);
+                                                   now, ev, &err, &used);
             if (used > 0) {
                 bt->read++;
                 if (d == 0)
-                    take(bt, &ev);
+                    take(bt);
                 else
                     reject(bt, name, offset, "byte ", &err);
                 start += used;
@@ -447,7 +494,10 @@ static int read_msgpack(backtest_t *bt, int fd, const char *name, int64_t now)
             eof = 1;
         end += (size_t)n;
     }
-    free(buf);
+    if (map != MAP_FAILED)
+        munmap(map, (size_t)sb.st_size);
+    else
+        free(buf);
     return rc;
 }
 
@@ -477,7 +527,7 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-enum { OPT_FROM = 256, OPT_TO, OPT_NO_ALERTS };
+enum { OPT_FROM = 256, OPT_TO, OPT_NO_ALERTS, OPT_REORDER };
 
 int sw_cmd_backtest(int argc, char **argv)
 {
@@ -489,6 +539,7 @@ int sw_cmd_backtest(int argc, char **argv)
         {"to", required_argument, NULL, OPT_TO},
         {"quiet", no_argument, NULL, 'q'},
         {"no-alerts", no_argument, NULL, OPT_NO_ALERTS},
+        {"reorder", required_argument, NULL, OPT_REORDER},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -544,6 +595,16 @@ int sw_cmd_backtest(int argc, char **argv)
         case OPT_NO_ALERTS:
             bt.no_alerts = 1;
             break;
+        case OPT_REORDER:
+            if (sw_parse_duration(optarg, &bt.reorder_ms)) {
+                fprintf(stderr,
+                        "surgewatch backtest: --reorder %s: not a duration "
+                        "(accepted: a whole number with a unit ms, s, m, h "
+                        "or d, e.g. 30m, 1h)\n",
+                        optarg);
+                goto out;
+            }
+            break;
         case 'h':
             fputs(help, stdout);
             status = SW_EXIT_OK;
@@ -583,6 +644,10 @@ int sw_cmd_backtest(int argc, char **argv)
         goto out;
     }
     bt.lateness_ms = settings.engine.lateness_ms;
+    if (bt.reorder_ms < 0)
+        bt.reorder_ms = SW_MS_PER_HOUR;
+    if (bt.reorder_ms > bt.lateness_ms)
+        bt.reorder_ms = bt.lateness_ms;
     if (format < 0)
         format = ends_with(events, ".csv") ? 1
                  : ends_with(events, ".msgpack") || ends_with(events, ".mp")
@@ -628,9 +693,11 @@ int sw_cmd_backtest(int argc, char **argv)
             (unsigned long long)bt.late, (unsigned long long)bt.out_of_range,
             (unsigned long long)bt.unknown_section);
     fprintf(stderr,
-            "backtest: %llu keys, %llu evaluations; alerts: %llu raised, "
-            "%llu updated, %llu resolved (%llu retracted)\n",
+            "backtest: %llu keys, %llu evaluations, %llu late corrections; "
+            "alerts: %llu raised, %llu updated, %llu resolved (%llu "
+            "retracted)\n",
             (unsigned long long)st->keys, (unsigned long long)st->evaluations,
+            (unsigned long long)st->late_updates,
             (unsigned long long)st->alerts[SW_ALERT_RAISED],
             (unsigned long long)st->alerts[SW_ALERT_UPDATED],
             (unsigned long long)st->alerts[SW_ALERT_RESOLVED],
