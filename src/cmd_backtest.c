@@ -546,8 +546,10 @@ int sw_cmd_backtest(int argc, char **argv)
     const char *config_path = getenv("SURGEWATCH_CONFIG");
     const char *events = "-";
     int format = -1; /* 0 json, 1 csv, 2 msgpack */
-    backtest_t bt = {
-        .from_ms = INT64_MIN, .to_ms = INT64_MAX, .max_ts = INT64_MIN};
+    backtest_t bt = {.from_ms = INT64_MIN,
+                     .to_ms = INT64_MAX,
+                     .max_ts = INT64_MIN,
+                     .reorder_ms = -1};
     sw_settings_t settings;
     sw_config_t *cfg = NULL;
     int status = SW_EXIT_USAGE;
