@@ -411,6 +411,9 @@ static void eval_ewma(const sw_detector_params_t *p, const uint32_t *x,
     out->threshold = sw_norm_upper_quantile(p->alpha);
 }
 
+static void eval(const sw_detector_params_t *p, const uint32_t *counts,
+                 size_t n, sw_detector_result_t *out);
+
 void sw_detector_eval(const sw_detector_params_t *p, const uint32_t *counts,
                       size_t n, sw_detector_result_t *out)
 {
@@ -423,6 +426,20 @@ void sw_detector_eval(const sw_detector_params_t *p, const uint32_t *counts,
      * zero: an invalid p is never evaluable */
     if (sw_detector_params_validate(p, NULL, 0) < 0)
         return;
+    eval(p, counts, n, out);
+}
+
+void sw_detector_eval_valid(const sw_detector_params_t *p,
+                            const uint32_t *counts, size_t n,
+                            sw_detector_result_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    eval(p, counts, n, out);
+}
+
+static void eval(const sw_detector_params_t *p, const uint32_t *counts,
+                 size_t n, sw_detector_result_t *out)
+{
     size_t lb = sw_detector_lookback(p);
     if (n < lb)
         return;
@@ -503,7 +520,22 @@ static double norm_lower_quantile(double p) /* 0 < p <= 0.5 */
 /* Out of (0, 1) the answer is that of the nearest representable case: NaN
  * gives 0, alpha <= 1e-300 gives z(1e-300) (about 37.05), alpha >= 1 gives
  * its negation. Never fails. */
+static double quantile(double alpha);
+
+/* Evaluations ask for the same few alphas again and again: remember the
+ * last one (per thread, so the function stays safe to call anywhere). */
 double sw_norm_upper_quantile(double alpha)
+{
+    static _Thread_local double last_alpha = -1.0, last_z;
+    if (alpha == last_alpha)
+        return last_z;
+    double z = quantile(alpha);
+    last_alpha = alpha;
+    last_z = z;
+    return z;
+}
+
+static double quantile(double alpha)
 {
     const double tiny = 1e-300; /* exp(x*x/2) in Halley stays finite */
     if (isnan(alpha))

@@ -107,6 +107,13 @@ size_t sw_detector_lookback(const sw_detector_params_t *p);
 void sw_detector_eval(const sw_detector_params_t *p, const uint32_t *counts,
                       size_t n, sw_detector_result_t *out);
 
+/* sw_detector_eval() without the parameter check, for callers that
+ * validated p once (the engine validates every profile it is given).
+ * Unchecked parameters can read outside counts. */
+void sw_detector_eval_valid(const sw_detector_params_t *p,
+                            const uint32_t *counts, size_t n,
+                            sw_detector_result_t *out);
+
 /* The upper quantile z with P(Z > z) = alpha for a standard normal Z, for
  * 0 < alpha < 1 (alpha 0.001 gives 3.0902). Absolute error below 1e-9. */
 double sw_norm_upper_quantile(double alpha);

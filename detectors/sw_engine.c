@@ -677,7 +677,7 @@ static void eval_bucket(sw_engine_t *e, wkey_t *k, int64_t b, int64_t at)
         if (!k->profile->enabled[kind])
             continue;
         sw_detector_result_t r;
-        sw_detector_eval(&k->profile->params[kind], e->scratch, n, &r);
+        sw_detector_eval_valid(&k->profile->params[kind], e->scratch, n, &r);
         e->stats.evaluations++;
         e->last_r[kind] = r;
         sm_step(e, k, kind, b, &r, at);
