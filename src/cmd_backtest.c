@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,9 @@ static const char help[] =
     "                        lateness, reach them as late corrections, as\n"
     "                        in the live worker\n"
     "  -q, --quiet           no line per rejected event, only the summary\n"
+    "      --threads N       1: everything on one core; 2: decoding in a\n"
+    "                        thread of its own (default 2 when the machine\n"
+    "                        has more than one core); same results\n"
     "      --no-alerts       print no alert lines (summary only)\n"
     "  -h, --help            this text\n"
     "\n"
@@ -227,6 +231,29 @@ static void ro_free(reorder_t *q)
     free(q->heap);
 }
 
+/* ----------------------------------------------------------- handoff */
+
+/* With two threads, one decodes (JSON parsing is most of the work) and
+ * the other sorts and runs the detectors. Decoded events cross in batches
+ * through a ring of HANDOFF_BATCHES buffers: the decoder fills buffer
+ * w % K, the detector thread empties buffer r % K. */
+#define HANDOFF_EVENTS 1024
+#define HANDOFF_BATCHES 8
+
+typedef struct handoff_batch {
+    size_t n;
+    sw_event_t ev[HANDOFF_EVENTS];
+} handoff_batch_t;
+
+typedef struct handoff {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    handoff_batch_t *b;   /* HANDOFF_BATCHES */
+    uint64_t w, r;        /* batches written, read */
+    int done;             /* the decoder has published its last batch */
+    handoff_batch_t *cur; /* the decoder's batch being filled */
+} handoff_t;
+
 /* ------------------------------------------------------------- state */
 
 typedef struct backtest {
@@ -241,11 +268,12 @@ typedef struct backtest {
     uint64_t reasons[SW_REASON__COUNT];
     uint64_t seq;
     uint64_t reported;
+    handoff_t *ho;   /* two threads: the decoder's side of the ring */
+    int has_pending; /* a slab slot is held for the next decode */
+    uint64_t pending;
     /* events released by the reorder buffer wait here, as slab slots, for
      * one batch push (the slab may move until then); the slots are freed
      * after it */
-    int has_pending; /* a slab slot is held for the next decode */
-    uint64_t pending;
     const sw_event_t *batch[256];
     uint64_t batch_slot[256];
     size_t nbatch;
@@ -307,9 +335,10 @@ static void feed_next(backtest_t *bt)
         flush_batch(bt);
 }
 
-/* Where the next event is decoded: a slab slot, so that a valid event is
- * never copied on its way to the engine. NULL when out of memory. */
-static sw_event_t *next_slot(backtest_t *bt)
+/* Where the next event is decoded. One thread: a slab slot, so that a
+ * valid event is never copied on its way to the engine. Two threads: the
+ * decoder's current handoff batch. NULL when out of memory. */
+static sw_event_t *slab_slot(backtest_t *bt)
 {
     if (!bt->has_pending) {
         if (ro_slot(&bt->q, &bt->pending) == NULL) {
@@ -321,15 +350,39 @@ static sw_event_t *next_slot(backtest_t *bt)
     return &bt->q.slab[bt->pending];
 }
 
-/* The event decoded into the pending slot: into the reorder buffer;
- * release what is due. */
-static void take(backtest_t *bt)
+static sw_event_t *next_slot(backtest_t *bt)
+{
+    handoff_t *ho = bt->ho;
+    if (ho == NULL)
+        return slab_slot(bt);
+    if (ho->cur == NULL) {
+        pthread_mutex_lock(&ho->mu);
+        while (ho->w - ho->r >= HANDOFF_BATCHES)
+            pthread_cond_wait(&ho->cv, &ho->mu);
+        ho->cur = &ho->b[ho->w % HANDOFF_BATCHES];
+        pthread_mutex_unlock(&ho->mu);
+        ho->cur->n = 0;
+    }
+    return &ho->cur->ev[ho->cur->n];
+}
+
+/* The decoder publishes its current batch (possibly the last one). */
+static void handoff_publish(handoff_t *ho, int done)
+{
+    pthread_mutex_lock(&ho->mu);
+    if (ho->cur != NULL)
+        ho->w++;
+    ho->cur = NULL;
+    ho->done = done;
+    pthread_cond_broadcast(&ho->cv);
+    pthread_mutex_unlock(&ho->mu);
+}
+
+/* The event in the pending slab slot: into the reorder buffer; release
+ * what is due. */
+static void accept_pending(backtest_t *bt)
 {
     const sw_event_t *ev = &bt->q.slab[bt->pending];
-    if (ev->ts_ms < bt->from_ms || ev->ts_ms >= bt->to_ms) {
-        bt->out_of_range++;
-        return; /* the slot stays pending for the next event */
-    }
     if (ev->ts_ms > bt->max_ts)
         bt->max_ts = ev->ts_ms;
     bt->has_pending = 0;
@@ -338,6 +391,24 @@ static void take(backtest_t *bt)
      * preceded by another: release only what is older than that */
     while (ro_len(&bt->q) && ro_min_ts(&bt->q) < bt->max_ts - bt->reorder_ms)
         feed_next(bt);
+}
+
+/* A decoded, valid event in the slot next_slot() gave. */
+static void take(backtest_t *bt)
+{
+    handoff_t *ho = bt->ho;
+    const sw_event_t *ev =
+        ho ? &ho->cur->ev[ho->cur->n] : &bt->q.slab[bt->pending];
+    if (ev->ts_ms < bt->from_ms || ev->ts_ms >= bt->to_ms) {
+        bt->out_of_range++;
+        return; /* the slot is used again for the next event */
+    }
+    if (ho == NULL) {
+        accept_pending(bt);
+        return;
+    }
+    if (++ho->cur->n == HANDOFF_EVENTS)
+        handoff_publish(ho, 0);
 }
 
 static void drain(backtest_t *bt)
@@ -501,6 +572,86 @@ static int read_msgpack(backtest_t *bt, int fd, const char *name, int64_t now)
     return rc;
 }
 
+typedef struct decoder_args {
+    backtest_t *bt;
+    int fd, format;
+    const char *name;
+    int64_t now;
+    int rc;
+} decoder_args_t;
+
+static int read_input(backtest_t *bt, int fd, const char *name, int format,
+                      int64_t now)
+{
+    return format == 2 ? read_msgpack(bt, fd, name, now)
+                       : read_lines(bt, fd, name, format == 1, now);
+}
+
+static void *decoder_main(void *arg)
+{
+    decoder_args_t *a = arg;
+    a->rc = read_input(a->bt, a->fd, a->name, a->format, a->now);
+    handoff_publish(a->bt->ho, 1);
+    return NULL;
+}
+
+/* The detector side of two threads: sorts and counts what the decoder
+ * hands over, until it is done. */
+static void consume(backtest_t *bt, handoff_t *ho)
+{
+    for (;;) {
+        pthread_mutex_lock(&ho->mu);
+        while (ho->r == ho->w && !ho->done)
+            pthread_cond_wait(&ho->cv, &ho->mu);
+        int have = ho->r < ho->w;
+        pthread_mutex_unlock(&ho->mu);
+        if (!have)
+            return;
+        handoff_batch_t *b = &ho->b[ho->r % HANDOFF_BATCHES];
+        for (size_t i = 0; i < b->n; i++) {
+            sw_event_t *slot = slab_slot(bt);
+            if (slot == NULL)
+                break;
+            *slot = b->ev[i];
+            accept_pending(bt);
+        }
+        pthread_mutex_lock(&ho->mu);
+        ho->r++;
+        pthread_cond_broadcast(&ho->cv);
+        pthread_mutex_unlock(&ho->mu);
+    }
+}
+
+/* Runs the decoder in a thread of its own and the detectors here. Falls
+ * back to one thread when a thread cannot be had. */
+static int run_two_threads(backtest_t *bt, int fd, const char *name, int format,
+                           int64_t now)
+{
+    handoff_t ho = {0};
+    ho.b = malloc(HANDOFF_BATCHES * sizeof(*ho.b));
+    if (ho.b == NULL)
+        return read_input(bt, fd, name, format, now);
+    pthread_mutex_init(&ho.mu, NULL);
+    pthread_cond_init(&ho.cv, NULL);
+    decoder_args_t a = {bt, fd, format, name, now, 0};
+    bt->ho = &ho;
+    pthread_t th;
+    int rc;
+    if (pthread_create(&th, NULL, decoder_main, &a) != 0) {
+        bt->ho = NULL;
+        rc = read_input(bt, fd, name, format, now);
+    } else {
+        consume(bt, &ho);
+        pthread_join(th, NULL);
+        bt->ho = NULL;
+        rc = a.rc;
+    }
+    pthread_cond_destroy(&ho.cv);
+    pthread_mutex_destroy(&ho.mu);
+    free(ho.b);
+    return rc;
+}
+
 static int parse_time(const char *s, int64_t *ms)
 {
     size_t len = strlen(s);
@@ -527,7 +678,7 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-enum { OPT_FROM = 256, OPT_TO, OPT_NO_ALERTS, OPT_REORDER };
+enum { OPT_FROM = 256, OPT_TO, OPT_NO_ALERTS, OPT_REORDER, OPT_THREADS };
 
 int sw_cmd_backtest(int argc, char **argv)
 {
@@ -540,12 +691,14 @@ int sw_cmd_backtest(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"no-alerts", no_argument, NULL, OPT_NO_ALERTS},
         {"reorder", required_argument, NULL, OPT_REORDER},
+        {"threads", required_argument, NULL, OPT_THREADS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = getenv("SURGEWATCH_CONFIG");
     const char *events = "-";
     int format = -1; /* 0 json, 1 csv, 2 msgpack */
+    int threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
     backtest_t bt = {.from_ms = INT64_MIN,
                      .to_ms = INT64_MAX,
                      .max_ts = INT64_MIN,
@@ -596,6 +749,18 @@ int sw_cmd_backtest(int argc, char **argv)
             break;
         case OPT_NO_ALERTS:
             bt.no_alerts = 1;
+            break;
+        case OPT_THREADS:
+            if (strcmp(optarg, "1") == 0)
+                threads = 1;
+            else if (strcmp(optarg, "2") == 0)
+                threads = 2;
+            else {
+                fprintf(stderr,
+                        "surgewatch backtest: --threads %s: accepted: 1 or 2\n",
+                        optarg);
+                goto out;
+            }
             break;
         case OPT_REORDER:
             if (sw_parse_duration(optarg, &bt.reorder_ms)) {
@@ -673,8 +838,8 @@ int sw_cmd_backtest(int argc, char **argv)
 
     int64_t t0 = sw_clock_mono_ns();
     int64_t now = sw_clock_now_ms();
-    int rc = format == 2 ? read_msgpack(&bt, fd, name, now)
-                         : read_lines(&bt, fd, name, format == 1, now);
+    int rc = threads > 1 ? run_two_threads(&bt, fd, name, format, now)
+                         : read_input(&bt, fd, name, format, now);
     drain(&bt);
     if (bt.max_ts != INT64_MIN) {
         /* close the bucket that holds the newest event */

@@ -38,6 +38,14 @@ PYEOF
 grep -q '^backtest: 60000 events read, 60000 counted, 0 rejected' "$W/a.err" \
     && pass "summary on stderr counts the events" || fail "summary" "$(cat "$W/a.err")"
 
+bt --threads 1 -e "$W/ev.jsonl" > "$W/a1.json" 2>/dev/null
+bt --threads 2 -e "$W/ev.jsonl" > "$W/a2.json" 2>/dev/null
+cmp -s "$W/a1.json" "$W/a2.json" && cmp -s "$W/a.json" "$W/a1.json" \
+    && pass "--threads 1 and --threads 2 print the same alert lines" \
+    || fail "--threads changes the alerts"
+bt --threads 3 -e "$W/ev.jsonl" > /dev/null 2>&1; rc=$?
+[ "$rc" -eq 2 ] && pass "--threads 3 is a usage error" || fail "--threads 3" "exit $rc"
+
 # 2. arrival order within the sorting horizon does not matter
 $PY - "$W/ev.jsonl" "$W/shuffled.jsonl" <<'PYEOF'
 import json, random, sys
