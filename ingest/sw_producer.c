@@ -9,12 +9,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Events are handed to librdkafka in batches (rd_kafka_produce_batch):
+ * one call and one queue lock per BATCH messages instead of per message.
+ * Keys and payloads wait in an arena owned by the producer. */
+#define BATCH 1024
+#define BATCH_MSG_MAX 1024 /* larger messages go one by one */
+
 struct sw_producer {
     rd_kafka_t *rk;
     rd_kafka_topic_t *topic;
     rd_kafka_topic_t *dlq;
     char dlq_name[256];
     sw_producer_stats_t stats;
+    rd_kafka_message_t batch[BATCH];
+    size_t nbatch;
+    unsigned char *arena; /* BATCH * BATCH_MSG_MAX bytes */
+    size_t arena_used;
+    char batch_error[256]; /* a send error found when the batch went out */
 };
 
 /* Defaults for throughput with no loss; any of them can be overridden. */
@@ -110,6 +121,11 @@ sw_producer_t *sw_producer_new(const sw_props_t *props, const char *topic,
         goto fail;
     }
     conf = NULL; /* owned by p->rk now */
+    p->arena = malloc((size_t)BATCH * BATCH_MSG_MAX);
+    if (p->arena == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
     p->topic = rd_kafka_topic_new(p->rk, topic, NULL);
     if (p->topic == NULL) {
         snprintf(errstr, errstr_size, "topic %s: %s", topic,
@@ -135,6 +151,7 @@ void sw_producer_destroy(sw_producer_t **self_p)
         rd_kafka_topic_destroy(p->dlq);
     if (p->rk)
         rd_kafka_destroy(p->rk);
+    free(p->arena);
     free(p);
     *self_p = NULL;
 }
@@ -185,12 +202,86 @@ static int produce(sw_producer_t *self, rd_kafka_topic_t *rkt, const void *key,
     }
 }
 
+/* Hands the waiting batch to librdkafka, retrying what did not fit in its
+ * queue for up to timeout_ms. Returns 0, SW_ERR_FULL or SW_ERR_KAFKA with
+ * errstr set (messages that failed for good are counted as failed). */
+static int flush_batch(sw_producer_t *self, int timeout_ms, char *errstr,
+                       size_t errstr_size)
+{
+    size_t done = 0;
+    int waited = 0, rc = 0;
+    while (done < self->nbatch) {
+        rd_kafka_produce_batch(self->topic, RD_KAFKA_PARTITION_UA,
+                               RD_KAFKA_MSG_F_COPY, self->batch + done,
+                               (int)(self->nbatch - done));
+        size_t i = done;
+        for (; i < self->nbatch; i++) {
+            rd_kafka_resp_err_t err = self->batch[i].err;
+            if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                break;
+            if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                self->stats.queued++;
+            } else {
+                self->stats.failed++;
+                char fatal[256] = "";
+                if (rd_kafka_fatal_error(self->rk, fatal, sizeof(fatal)))
+                    snprintf(errstr, errstr_size, "fatal producer error: %s",
+                             fatal);
+                else
+                    snprintf(errstr, errstr_size, "%s", rd_kafka_err2str(err));
+                snprintf(self->stats.last_error, sizeof(self->stats.last_error),
+                         "%s", errstr);
+                rc = SW_ERR_KAFKA;
+            }
+        }
+        /* produce_batch stops at the first message that did not fit: the
+         * ones after it were not tried and carry no error yet */
+        for (size_t j = i; j < self->nbatch; j++)
+            self->batch[j].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        done = i;
+        if (done == self->nbatch)
+            break;
+        if (waited >= timeout_ms) {
+            self->stats.failed += self->nbatch - done;
+            snprintf(errstr, errstr_size,
+                     "producer queue still full after %d ms (broker "
+                     "unreachable or too slow)",
+                     waited);
+            rc = SW_ERR_FULL;
+            break;
+        }
+        rd_kafka_poll(self->rk, 100);
+        waited += 100;
+    }
+    self->nbatch = 0;
+    self->arena_used = 0;
+    return rc;
+}
+
 int sw_producer_send(sw_producer_t *self, const void *key, size_t key_len,
                      const void *payload, size_t len, int timeout_ms,
                      char *errstr, size_t errstr_size)
 {
-    return produce(self, self->topic, key, key_len, payload, len, NULL,
-                   timeout_ms, errstr, errstr_size);
+    if (key_len + len > BATCH_MSG_MAX) {
+        int rc = flush_batch(self, timeout_ms, errstr, errstr_size);
+        if (rc)
+            return rc;
+        return produce(self, self->topic, key, key_len, payload, len, NULL,
+                       timeout_ms, errstr, errstr_size);
+    }
+    unsigned char *m = self->arena + self->arena_used;
+    memcpy(m, key, key_len);
+    memcpy(m + key_len, payload, len);
+    self->arena_used += key_len + len;
+    rd_kafka_message_t *msg = &self->batch[self->nbatch++];
+    memset(msg, 0, sizeof(*msg));
+    msg->key = key_len ? m : NULL;
+    msg->key_len = key_len;
+    msg->payload = m + key_len;
+    msg->len = len;
+    if (self->nbatch == BATCH)
+        return flush_batch(self, timeout_ms, errstr, errstr_size);
+    return 0;
 }
 
 int sw_dlq_send(sw_producer_t *self, const void *key, size_t key_len,
@@ -266,6 +357,9 @@ void sw_producer_poll(sw_producer_t *self, int timeout_ms)
 
 int sw_producer_flush(sw_producer_t *self, int timeout_ms)
 {
+    char errstr[256];
+    if (self->nbatch)
+        flush_batch(self, timeout_ms, errstr, sizeof(errstr));
     rd_kafka_flush(self->rk, timeout_ms);
     return rd_kafka_outq_len(self->rk);
 }

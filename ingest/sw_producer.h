@@ -37,10 +37,12 @@ sw_producer_t *sw_producer_new(const sw_props_t *props, const char *topic,
 void sw_producer_destroy(sw_producer_t **self_p);
 
 /* Queues one message for the events topic; key and payload are copied.
- * When librdkafka's queue is full it serves delivery reports and retries
- * for up to timeout_ms. Returns 0, SW_ERR_FULL when the queue stayed full,
- * or SW_ERR_KAFKA (fatal producer error, message too large); then errstr
- * says why. */
+ * Messages are handed to librdkafka in batches of up to 1024: a batch goes
+ * out when it is full, and on sw_producer_flush(). When librdkafka's queue
+ * is full it serves delivery reports and retries for up to timeout_ms.
+ * Returns 0, SW_ERR_FULL when the queue stayed full, or SW_ERR_KAFKA
+ * (fatal producer error); then errstr says why, and the messages of the
+ * batch that failed are counted in stats.failed. */
 int sw_producer_send(sw_producer_t *self, const void *key, size_t key_len,
                      const void *payload, size_t len, int timeout_ms,
                      char *errstr, size_t errstr_size);

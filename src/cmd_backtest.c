@@ -503,7 +503,8 @@ static int read_msgpack(backtest_t *bt, int fd, const char *name, int64_t now)
     if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
         map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (map != MAP_FAILED) {
-            madvise(map, (size_t)sb.st_size, MADV_SEQUENTIAL);
+            /* no MADV_SEQUENTIAL: it drops pages behind the reader, so a
+             * second run over the same file reads it from disk again */
             buf = map;
             cap = end = (size_t)sb.st_size;
             eof = 1;
