@@ -109,6 +109,20 @@ bt -e "$W/bad.jsonl" > /dev/null 2> "$W/g.err"; rc=$?
 named=$(grep -c 'bad.jsonl:[0-9]*: rejected' "$W/g.err")
 [ "$named" -eq 100 ] && pass "each of the first 100 rejections is named with its line" || fail "named $named"
 
+# a file of several 1 MiB chunks, decoded by two threads: every rejection
+# still carries its own line number, and the alerts equal one thread's
+"$SW_GEN" --count 30000 --seed 4 --bad-every 300 --bad-list "$W/bad2.lines" > "$W/bad2.jsonl"
+bt --threads 2 -e "$W/bad2.jsonl" > "$W/m2.json" 2> "$W/m2.err"
+bt --threads 1 -e "$W/bad2.jsonl" > "$W/m1.json" 2> /dev/null
+sed -n 's|^.*/bad2.jsonl:\([0-9]*\): rejected.*|\1|p' "$W/m2.err" | sort -n > "$W/m2.named"
+if diff -q "$W/m2.named" <(sort -n "$W/bad2.lines") > /dev/null; then
+    pass "two decoder threads over $(( $(wc -c < "$W/bad2.jsonl") / 1048576 + 1 )) chunks: every rejection names its own line"
+else
+    fail "parallel decoding line numbers" "$(diff "$W/m2.named" <(sort -n "$W/bad2.lines") | head -5)"
+fi
+cmp -s "$W/m1.json" "$W/m2.json" && pass "two decoder threads: the same alert lines as one" \
+    || fail "parallel decoding changes the alerts"
+
 # 5. a broken msgpack stream: exit 1 and say where
 head -c 100000 "$W/ev.msgpack" > "$W/cut.msgpack"
 printf '\xc1' >> "$W/cut.msgpack"
