@@ -77,6 +77,10 @@ typedef struct part {
     size_t dd_cap, dd_used;
     dedup_entry_t *dd_spare; /* same size as dd: purges reuse it */
     int64_t dd_purged;       /* expiry bucket of the last purge */
+    /* the bucket of the latest time asked for: most events fall in the
+     * bucket of the one before, which spares a 64-bit division */
+    int64_t bc_lo, bc_hi, bc_b;
+    int64_t dd_exp_lo, dd_exp_hi, dd_exp; /* the same for the dedup horizon */
 } part_t;
 
 struct sw_engine {
@@ -98,7 +102,7 @@ struct sw_engine {
         sw_alert_t a;
         int64_t start;
         int kind;
-    } *replay;
+    } * replay;
     size_t nreplay, replay_cap;
     int replaying;
     sw_detector_result_t last_r[NKIND]; /* of the last evaluation */
@@ -116,27 +120,40 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-/* Hashes short strings 8 bytes at a time (multiply-xorshift per word):
- * section ids and event ids are hashed for every event. */
-static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+/* Hashes short strings (section ids, event ids: every event has two) with
+ * whole-word loads: 8 bytes at a time, and the rest as one overlapping
+ * load of the last bytes, so there is no byte loop and no memcpy call.
+ * The words read cover every byte, so equal lengths and words mean equal
+ * strings. */
+static inline uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *s = p;
     const uint64_t m = UINT64_C(0x9e3779b97f4a7c15);
+    uint64_t w;
     h ^= n * m;
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, s, 8);
-        h = (h ^ w) * m;
-        h ^= h >> 29;
-        s += 8;
-        n -= 8;
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&w, s + i, 8);
+            h = (h ^ w) * m;
+            h ^= h >> 29;
+        }
+        if (i == n)
+            return h;
+        memcpy(&w, s + n - 8, 8); /* overlaps the last word */
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        w = (uint64_t)a | ((uint64_t)b << 32);
+    } else if (n > 0) {
+        w = (uint64_t)s[0] | ((uint64_t)s[n / 2] << 8) |
+            ((uint64_t)s[n - 1] << 16);
+    } else {
+        return h;
     }
-    if (n) {
-        uint64_t w = 0;
-        memcpy(&w, s, n);
-        h = (h ^ w) * m;
-        h ^= h >> 29;
-    }
+    h = (h ^ w) * m;
+    h ^= h >> 29;
     return h;
 }
 
@@ -206,16 +223,16 @@ static uint32_t profile_lookback(const sw_profile_t *p)
     return (uint32_t)l;
 }
 
-static int profile_check(const sw_profile_t *p, const char *where,
-                         char *errstr, size_t errstr_size)
+static int profile_check(const sw_profile_t *p, const char *where, char *errstr,
+                         size_t errstr_size)
 {
     char e[256];
     for (int k = 0; k < NKIND; k++) {
         if (!p->enabled[k])
             continue;
         if (p->params[k].kind != (sw_detector_kind_t)k) {
-            snprintf(errstr, errstr_size, "%s: detector %s: wrong kind",
-                     where, sw_detector_name((sw_detector_kind_t)k));
+            snprintf(errstr, errstr_size, "%s: detector %s: wrong kind", where,
+                     sw_detector_name((sw_detector_kind_t)k));
             return -1;
         }
         if (sw_detector_params_validate(&p->params[k], e, sizeof(e))) {
@@ -293,8 +310,7 @@ static int check_profiles(const sw_profiles_t *ps, uint32_t *max_lookback,
         char where[80];
         snprintf(where, sizeof(where), "section %s", ps->v[i].section);
         if (!sw_section_valid(ps->v[i].section, strlen(ps->v[i].section))) {
-            snprintf(errstr, errstr_size, "%s: not a valid section id",
-                     where);
+            snprintf(errstr, errstr_size, "%s: not a valid section id", where);
             return -1;
         }
         if (profile_check(&ps->v[i].profile, where, errstr, errstr_size))
@@ -360,8 +376,8 @@ sw_engine_t *sw_engine_new(const sw_engine_conf_t *conf,
         e->conf.dedup_capacity = 1024;
     e->B = conf->bucket_ms;
     e->lateness_buckets = (conf->lateness_ms + e->B - 1) / e->B;
-    uint32_t want = conf->max_lookback > lookback ? conf->max_lookback
-                                                  : lookback;
+    uint32_t want =
+        conf->max_lookback > lookback ? conf->max_lookback : lookback;
     if (want < 61)
         want = 61;
     if (want > SW_DETECTOR_MAX_LOOKBACK)
@@ -611,8 +627,8 @@ static void sm_step(sw_engine_t *e, wkey_t *k, int kind, int64_t b,
                     e->conf.update_min_change * fabs(old) + 1e-9) {
                 s->level = (uint8_t)level;
                 s->score = (float)r->score;
-                transition(e, k, kind, b, s->start, SW_ALERT_UPDATED, r,
-                           level, s->raised_at, at);
+                transition(e, k, kind, b, s->start, SW_ALERT_UPDATED, r, level,
+                           s->raised_at, at);
             }
             return;
         }
@@ -724,6 +740,9 @@ static part_t *get_part(sw_engine_t *e, int32_t p)
             np[i].wm = INT64_MIN;
             np[i].closed = INT64_MIN;
             np[i].dd_purged = INT64_MIN;
+            np[i].bc_lo = 0;
+            np[i].bc_hi = 0; /* empty: the first lookup divides */
+            np[i].dd_exp_lo = np[i].dd_exp_hi = 0;
         }
         e->parts = np;
         e->nparts = n;
@@ -758,6 +777,27 @@ static int table_grow(sw_engine_t *e)
     return 0;
 }
 
+/* memcmp(a, b, n) == 0 for the short strings of section ids, with word
+ * loads instead of a library call (ids are 5 to 40 bytes). */
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y;
+    if (n < 8)
+        return memcmp(a, b, n) == 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return 0;
+    }
+    if (i == n)
+        return 1;
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+}
+
 static uint64_t section_hash(const char *section, size_t len)
 {
     return hash_bytes(UINT64_C(0xcbf29ce484222325), section, len);
@@ -780,8 +820,10 @@ static uint64_t key_hash(const char *section, size_t len, int32_t partition,
 
 static uint64_t event_hash(const sw_event_t *ev)
 {
-    uint64_t h = hash_bytes(UINT64_C(0xcbf29ce484222325), ev->src, 2);
-    h = mix(hash_bytes(h, ev->id, ev->id_len));
+    uint64_t src = (uint64_t)(unsigned char)ev->src[0] |
+                   ((uint64_t)(unsigned char)ev->src[1] << 8);
+    uint64_t h = mix(hash_bytes(UINT64_C(0xcbf29ce484222325) ^ (src << 48),
+                                ev->id, ev->id_len));
     return h ? h : 1;
 }
 
@@ -795,14 +837,14 @@ static wkey_t *find_key(const sw_engine_t *e, const char *section, size_t len,
         if (k == NULL)
             return NULL;
         if (k->hash == h && k->type == type && k->section_len == len &&
-            k->partition == partition && memcmp(k->section, section, len) == 0)
+            k->partition == partition && same_bytes(k->section, section, len))
             return k;
     }
 }
 
 static wkey_t *new_key(sw_engine_t *e, part_t *p, int32_t partition,
-                      const char *section, size_t len, int type, uint64_t h,
-                      const sw_profile_t *prof)
+                       const char *section, size_t len, int type, uint64_t h,
+                       const sw_profile_t *prof)
 {
     if ((e->nkeys + 1) * 2 > e->table_cap && table_grow(e))
         return NULL;
@@ -930,7 +972,14 @@ static int dedup_seen(sw_engine_t *e, part_t *p, uint64_t h, int64_t b,
     /* the horizon of the watermark this event brings: what it expires
      * can no longer be matched by an event that is not late */
     int64_t wm = p->wm > ts ? p->wm : ts;
-    int64_t expire_before = floor_div(wm - e->conf.lateness_ms, e->B) - 1;
+    int64_t horizon = wm - e->conf.lateness_ms;
+    if (horizon < p->dd_exp_lo || horizon >= p->dd_exp_hi) {
+        int64_t hb = floor_div(horizon, e->B);
+        p->dd_exp_lo = hb * e->B;
+        p->dd_exp_hi = p->dd_exp_lo + e->B;
+        p->dd_exp = hb - 1;
+    }
+    int64_t expire_before = p->dd_exp;
     if ((p->dd_used + 1) * 10 > p->dd_cap * 7) {
         /* over 70 % full: drop expired entries (at most once per bucket
          * of watermark progress), then grow while over half full, up to
@@ -986,12 +1035,24 @@ static void close_part(sw_engine_t *e, part_t *p, int64_t upto)
     }
 }
 
+/* floor(ts / B) through the partition's one-bucket cache. */
+static inline int64_t bucket_of(const sw_engine_t *e, part_t *p, int64_t ts)
+{
+    if (ts >= p->bc_lo && ts < p->bc_hi)
+        return p->bc_b;
+    int64_t b = floor_div(ts, e->B);
+    p->bc_b = b;
+    p->bc_lo = b * e->B;
+    p->bc_hi = p->bc_lo + e->B;
+    return b;
+}
+
 static void advance_part(sw_engine_t *e, part_t *p, int64_t wm)
 {
     if (wm <= p->wm)
         return;
     p->wm = wm;
-    int64_t upto = floor_div(wm, e->B) - 1;
+    int64_t upto = bucket_of(e, p, wm) - 1;
     if (upto > p->closed) {
         /* late data waiting must be settled before new buckets close, so
          * that the state machines see the buckets in order */
@@ -1013,14 +1074,14 @@ static sw_reason_t push_hashed(sw_engine_t *e, part_t *p, int32_t partition,
     /* the section's key; its profile is looked up only for a new key */
     uint64_t h = key_hash_of(sec_h, partition, -1);
     wkey_t *k = find_key(e, ev->section, ev->section_len, partition, -1, h);
-    const sw_profile_t *prof = k ? k->profile
-                                 : profile_for(&e->profiles, ev->section,
-                                               ev->section_len);
+    const sw_profile_t *prof =
+        k ? k->profile
+          : profile_for(&e->profiles, ev->section, ev->section_len);
     if (prof == NULL) {
         e->stats.unknown_section++;
         return SW_REASON_UNKNOWN_SECTION;
     }
-    int64_t b = floor_div(ev->ts_ms, e->B);
+    int64_t b = bucket_of(e, p, ev->ts_ms);
     if (dedup_seen(e, p, ev_h, b, ev->ts_ms)) {
         e->stats.duplicates++;
         return SW_REASON_NONE;
@@ -1033,8 +1094,7 @@ static sw_reason_t push_hashed(sw_engine_t *e, part_t *p, int32_t partition,
     p->events_seen++;
     e->stats.events++;
     if (k == NULL)
-        k = new_key(e, p, partition, ev->section, ev->section_len, -1, h,
-                    prof);
+        k = new_key(e, p, partition, ev->section, ev->section_len, -1, h, prof);
     if (k != NULL) /* else out of memory: not counted for this key */
         key_add(e, p, k, b, ev->count);
     if (e->conf.by_type) {
@@ -1087,9 +1147,8 @@ void sw_engine_push_batch(sw_engine_t *self, int32_t partition,
             sh[i % (2 * AHEAD)] = s_h;
             eh[i % (2 * AHEAD)] = e_h;
             if (e->table_cap)
-                __builtin_prefetch(
-                    &e->table[key_hash_of(s_h, partition, -1) &
-                              (e->table_cap - 1)]);
+                __builtin_prefetch(&e->table[key_hash_of(s_h, partition, -1) &
+                                             (e->table_cap - 1)]);
             if (p->dd_cap)
                 __builtin_prefetch(&p->dd[e_h & (p->dd_cap - 1)]);
         }
@@ -1100,7 +1159,7 @@ void sw_engine_push_batch(sw_engine_t *self, int32_t partition,
                 e->table[key_hash_of(sh[j % (2 * AHEAD)], partition, -1) &
                          (e->table_cap - 1)];
             if (k) {
-                int64_t b = floor_div(evs[j]->ts_ms, e->B);
+                int64_t b = bucket_of(e, p, evs[j]->ts_ms);
                 __builtin_prefetch(k);
                 __builtin_prefetch((const char *)(k + 1) +
                                    ((uint64_t)b & (e->R - 1)) * 4);
@@ -1108,9 +1167,9 @@ void sw_engine_push_batch(sw_engine_t *self, int32_t partition,
         }
         if (i >= AHEAD) {
             size_t x = i - AHEAD;
-            sw_reason_t r = push_hashed(e, p, partition, evs[x],
-                                        sh[x % (2 * AHEAD)],
-                                        eh[x % (2 * AHEAD)]);
+            sw_reason_t r =
+                push_hashed(e, p, partition, evs[x], sh[x % (2 * AHEAD)],
+                            eh[x % (2 * AHEAD)]);
             if (reasons)
                 reasons[x] = r;
         }
@@ -1148,8 +1207,7 @@ void sw_engine_tick(sw_engine_t *self, int64_t now_ms)
             p->active_wall = now_ms;
             continue;
         }
-        if (now_ms - p->active_wall >= self->conf.idle_ms &&
-            p->wm != INT64_MIN)
+        if (now_ms - p->active_wall >= self->conf.idle_ms && p->wm != INT64_MIN)
             advance_part(self, p, now_ms - self->conf.idle_ms);
     }
 }
@@ -1216,9 +1274,9 @@ static void replay_key(sw_engine_t *e, wkey_t *k)
                          e->replay[i].start == em->start;
             if (!exists) {
                 sw_alert_t a;
-                make_alert(e, k, kind, p->closed, em->start,
-                           SW_ALERT_RESOLVED, last, (sw_level_t)em->level,
-                           em->raised_at, p->wm, &a);
+                make_alert(e, k, kind, p->closed, em->start, SW_ALERT_RESOLVED,
+                           last, (sw_level_t)em->level, em->raised_at, p->wm,
+                           &a);
                 a.retracted = 1;
                 emit(e, k, kind, &a, em->start);
                 told_set(e, k, kind, raise_bucket(e, em->start), 0);
@@ -1295,11 +1353,10 @@ static void replay_key(sw_engine_t *e, wkey_t *k)
         if (sm_active(s) && em->active && em->start == s->start &&
             (em->level != s->level ||
              fabsf(em->score - s->score) >
-                 (float)e->conf.update_min_change * fabsf(em->score) +
-                     1e-6f)) {
+                 (float)e->conf.update_min_change * fabsf(em->score) + 1e-6f)) {
             sw_alert_t a;
-            make_alert(e, k, kind, p->closed, s->start, SW_ALERT_UPDATED,
-                       last, (sw_level_t)s->level, em->raised_at, p->wm, &a);
+            make_alert(e, k, kind, p->closed, s->start, SW_ALERT_UPDATED, last,
+                       (sw_level_t)s->level, em->raised_at, p->wm, &a);
             emit(e, k, kind, &a, s->start);
         }
     }
@@ -1364,8 +1421,8 @@ int sw_engine_set_profiles(sw_engine_t *self, const sw_profiles_t *profiles,
                 sw_detector_result_t none = {0};
                 make_alert(e, k, kind, p->closed, k->em[kind].start,
                            SW_ALERT_RESOLVED, &none,
-                           (sw_level_t)k->em[kind].level,
-                           k->em[kind].raised_at, p->wm, &a);
+                           (sw_level_t)k->em[kind].level, k->em[kind].raised_at,
+                           p->wm, &a);
                 emit(e, k, kind, &a, k->em[kind].start);
             }
             memset(&k->sm[kind], 0, sizeof(k->sm[kind]));
@@ -1521,9 +1578,8 @@ void *sw_engine_save(sw_engine_t *self, int32_t partition, size_t *len)
     w_i64(&w, p->wm);
     w_i64(&w, p->closed);
     int64_t expire_before =
-        p->wm == INT64_MIN
-            ? INT64_MIN
-            : floor_div(p->wm - e->conf.lateness_ms, e->B) - 1;
+        p->wm == INT64_MIN ? INT64_MIN
+                           : floor_div(p->wm - e->conf.lateness_ms, e->B) - 1;
     size_t live = 0;
     for (size_t i = 0; i < p->dd_cap; i++)
         live += p->dd[i].h != 0 && p->dd[i].bucket >= expire_before;
@@ -1698,8 +1754,8 @@ int sw_engine_load(sw_engine_t *self, int32_t partition, const void *data,
         r_bytes(&r, section, (size_t)slen);
         section[slen] = '\0';
         int64_t type = r_i64(&r);
-        if (r.bad || !sw_section_valid(section, (size_t)slen) ||
-            type < -1 || type >= SW_TYPE__COUNT) {
+        if (r.bad || !sw_section_valid(section, (size_t)slen) || type < -1 ||
+            type >= SW_TYPE__COUNT) {
             r.bad = 1;
             break;
         }
@@ -1712,8 +1768,8 @@ int sw_engine_load(sw_engine_t *self, int32_t partition, const void *data,
             r.bad = 1; /* the same key twice */
             break;
         }
-        wkey_t *k = new_key(e, p, partition, section, (size_t)slen, (int)type,
-                           h, prof);
+        wkey_t *k =
+            new_key(e, p, partition, section, (size_t)slen, (int)type, h, prof);
         if (k == NULL)
             goto oom;
         k->first = r_i64(&r);
