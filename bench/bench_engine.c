@@ -172,13 +172,17 @@ int main(int argc, char **argv)
     }
     qsort(rate, (size_t)runs, sizeof(double), cmp_double);
     qsort(evrate, (size_t)runs, sizeof(double), cmp_double);
+    char runs_text[256] = "";
+    for (int r = 0, n = 0; r < runs; r++)
+        n += snprintf(runs_text + n, sizeof(runs_text) - (size_t)n, "%s%.2f",
+                      r ? " " : "", steady[r] / 1e6);
     qsort(steady, (size_t)runs, sizeof(double), cmp_double);
     printf("bench_engine: %ld sections (%llu keys), %ld events over %ld "
            "days, %ld-minute buckets, %d runs, median, one core\n",
            nsec, (unsigned long long)keys, nev, days, bucket_min, runs);
     printf("engine push (window update + dedup + detectors), after warm-up "
-           "(second half): %.2f M events/s (%.0f ns/event)\n",
-           steady[runs / 2] / 1e6, 1e9 / steady[runs / 2]);
+           "(second half): %.2f M events/s (%.0f ns/event; runs: %s)\n",
+           steady[runs / 2] / 1e6, 1e9 / steady[runs / 2], runs_text);
     printf("whole run, including warm-up (keys and tables created, their "
            "pages first touched): %.2f M events/s\n",
            rate[runs / 2] / 1e6);

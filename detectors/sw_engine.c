@@ -40,22 +40,24 @@ typedef struct emitted {
     uint8_t level;
 } emitted_t;
 
+/* The fields every event touches come first, in the first cache line (the
+ * key is allocated 64-byte aligned); the section id fills the second. */
 typedef struct key {
     uint64_t hash;
+    uint32_t *ring; /* R counts, right after the struct */
+    int64_t first;  /* first bucket with data */
+    int64_t head;   /* newest bucket held in the ring */
+    int64_t last_nonzero;
+    int64_t next_eval;  /* buckets below have been evaluated */
+    int64_t dirty_from; /* INT64_MAX when no late data waits */
     int32_t partition;
     int8_t type; /* -1: all types of the section */
     uint8_t section_len;
     char section[SW_SECTION_MAX + 1];
     const sw_profile_t *profile;
     uint32_t lookback;
-    int64_t first;     /* first bucket with data */
-    int64_t head;      /* newest bucket held in the ring */
-    int64_t next_eval; /* buckets below have been evaluated */
-    int64_t last_nonzero;
-    int64_t dirty_from; /* INT64_MAX when no late data waits */
     sm_t sm[NKIND];
     emitted_t em[NKIND];
-    uint32_t *ring;    /* R counts */
     int64_t *snap_tag; /* K: bucket after which the snapshot was taken */
     sm_t *snap;        /* K x NKIND */
     uint8_t *told;     /* NKIND x R bits, see told_get() */
@@ -856,9 +858,11 @@ static wkey_t *new_key(sw_engine_t *e, part_t *p, int32_t partition,
         p->keys = nk;
         p->cap = cap;
     }
-    wkey_t *k = calloc(1, key_bytes(e));
+    size_t bytes = (key_bytes(e) + 63) & ~(size_t)63;
+    wkey_t *k = aligned_alloc(64, bytes);
     if (k == NULL)
         return NULL;
+    memset(k, 0, bytes);
     k->hash = h;
     k->partition = partition;
     k->type = (int8_t)type;
@@ -1125,7 +1129,7 @@ sw_reason_t sw_engine_push(sw_engine_t *self, int32_t partition,
 /* How far ahead the batch pipeline looks: the hash-table slots of event
  * i + AHEAD are prefetched while event i is counted, and the key and ring
  * slot of event i + AHEAD / 2. */
-#define AHEAD 8
+#define AHEAD 16
 
 void sw_engine_push_batch(sw_engine_t *self, int32_t partition,
                           const sw_event_t *const *evs, size_t n,
@@ -1161,6 +1165,7 @@ void sw_engine_push_batch(sw_engine_t *self, int32_t partition,
             if (k) {
                 int64_t b = bucket_of(e, p, evs[j]->ts_ms);
                 __builtin_prefetch(k);
+                __builtin_prefetch((const char *)k + 64);
                 __builtin_prefetch((const char *)(k + 1) +
                                    ((uint64_t)b & (e->R - 1)) * 4);
             }
