@@ -16,27 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- counting allocations: every malloc/calloc/realloc in the process,
- * libraries included, goes through these. */
-static unsigned long long n_allocs;
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-void *malloc(size_t n)
-{
-    n_allocs++;
-    return __libc_malloc(n);
-}
-void *calloc(size_t a, size_t b)
-{
-    n_allocs++;
-    return __libc_calloc(a, b);
-}
-void *realloc(void *p, size_t n)
-{
-    n_allocs++;
-    return __libc_realloc(p, n);
-}
+#include "sw_bench_alloc.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -143,41 +123,41 @@ int main(int argc, char **argv)
 
     for (int r = 0; r < runs; r++) {
         sw_event_t ev;
-        unsigned long long a0 = n_allocs;
+        unsigned long long a0 = sw_bench_allocs;
         int64_t t0 = sw_clock_mono_ns();
         for (size_t i = 0; i < n; i++)
             if (sw_json_decode_line(jd, lines[i], lens[i], now, &ev, &err))
                 abort();
         int64_t t1 = sw_clock_mono_ns();
-        rj.allocs += n_allocs - a0;
+        rj.allocs += sw_bench_allocs - a0;
         rj.rate[r] = (double)n / ((double)(t1 - t0) / 1e9);
 
-        a0 = n_allocs;
+        a0 = sw_bench_allocs;
         t0 = sw_clock_mono_ns();
         for (size_t i = 0; i < n; i++)
             if (sw_csv_decode_line(cd, csv[i], strlen(csv[i]), now, &ev, &err))
                 abort();
         t1 = sw_clock_mono_ns();
-        rc.allocs += n_allocs - a0;
+        rc.allocs += sw_bench_allocs - a0;
         rc.rate[r] = (double)n / ((double)(t1 - t0) / 1e9);
 
-        a0 = n_allocs;
+        a0 = sw_bench_allocs;
         t0 = sw_clock_mono_ns();
         for (size_t i = 0; i < n; i++)
             mplen[i] = sw_event_encode_msgpack(
                 &evs[i], mp + i * SW_EVENT_MSGPACK_MAX, SW_EVENT_MSGPACK_MAX);
         t1 = sw_clock_mono_ns();
-        re.allocs += n_allocs - a0;
+        re.allocs += sw_bench_allocs - a0;
         re.rate[r] = (double)n / ((double)(t1 - t0) / 1e9);
 
-        a0 = n_allocs;
+        a0 = sw_bench_allocs;
         t0 = sw_clock_mono_ns();
         for (size_t i = 0; i < n; i++)
             if (sw_event_decode_msgpack(mp + i * SW_EVENT_MSGPACK_MAX, mplen[i],
                                         now, &ev, &err))
                 abort();
         t1 = sw_clock_mono_ns();
-        rd.allocs += n_allocs - a0;
+        rd.allocs += sw_bench_allocs - a0;
         rd.rate[r] = (double)n / ((double)(t1 - t0) / 1e9);
     }
     size_t bytes = 0;

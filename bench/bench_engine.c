@@ -18,25 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned long long n_allocs;
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-void *malloc(size_t n)
-{
-    n_allocs++;
-    return __libc_malloc(n);
-}
-void *calloc(size_t a, size_t b)
-{
-    n_allocs++;
-    return __libc_calloc(a, b);
-}
-void *realloc(void *p, size_t n)
-{
-    n_allocs++;
-    return __libc_realloc(p, n);
-}
+#include "sw_bench_alloc.h"
 
 static uint64_t rng = 88172645463325252ull;
 static uint64_t rnd(void)
@@ -133,7 +115,7 @@ int main(int argc, char **argv)
         evp[i] = &ev[i];
     double rate[16], evrate[16], steady[16];
     size_t bytes_half = 0, bytes_end = 0;
-    unsigned long long allocs_second_half = 0;
+    unsigned long long allocs_second_half = 0, allocs_first_half = 0;
     uint64_t evals = 0, keys = 0;
     for (int r = 0; r < runs; r++) {
         sw_engine_conf_t conf;
@@ -146,6 +128,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "engine: %s\n", err);
             return 1;
         }
+        unsigned long long f0 = sw_bench_allocs;
         int64_t a = sw_clock_mono_ns();
         long half = nev / 2;
         for (long i = 0; i < half; i += 256)
@@ -155,11 +138,12 @@ int main(int argc, char **argv)
         bytes_half = sw_engine_stats(eng)->state_bytes;
         uint64_t evals_half = sw_engine_stats(eng)->evaluations;
         int64_t mid = sw_clock_mono_ns();
-        unsigned long long a0 = n_allocs;
+        unsigned long long a0 = sw_bench_allocs;
+        allocs_first_half = a0 - f0;
         for (long i = half; i < nev; i += 256)
             sw_engine_push_batch(eng, 0, &evp[i],
                                  (size_t)(nev - i < 256 ? nev - i : 256), NULL);
-        allocs_second_half = n_allocs - a0;
+        allocs_second_half = sw_bench_allocs - a0;
         int64_t b = sw_clock_mono_ns();
         const sw_engine_stats_t *st = sw_engine_stats(eng);
         bytes_end = st->state_bytes;
@@ -194,8 +178,10 @@ int main(int argc, char **argv)
            "after %ld events\n",
            (double)bytes_half / (double)keys, nev / 2,
            (double)bytes_end / (double)keys, nev);
-    printf("heap allocations during the second half (%ld events): %llu\n",
-           nev - nev / 2, allocs_second_half);
+    printf("heap allocations (malloc, calloc, realloc, aligned_alloc, all "
+           "counted): %llu during the first half (warm-up: keys, tables), "
+           "%llu during the second half (%ld events)\n",
+           allocs_first_half, allocs_second_half, nev - nev / 2);
     free(evp);
     free(ev);
     free(ps.v);

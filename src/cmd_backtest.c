@@ -8,6 +8,7 @@
  */
 #include "sw_alert.h"
 #include "sw_cmd.h"
+#include "sw_cmd_common.h"
 #include "sw_config.h"
 #include "sw_engine.h"
 #include "sw_err.h"
@@ -952,12 +953,6 @@ static int parse_time(const char *s, int64_t *ms)
     return -1;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 enum { OPT_FROM = 256, OPT_TO, OPT_NO_ALERTS, OPT_REORDER, OPT_THREADS };
 
 int sw_cmd_backtest(int argc, char **argv)
@@ -1096,8 +1091,9 @@ int sw_cmd_backtest(int argc, char **argv)
     if (bt.reorder_ms > bt.lateness_ms)
         bt.reorder_ms = bt.lateness_ms;
     if (format < 0)
-        format = ends_with(events, ".csv") ? 1
-                 : ends_with(events, ".msgpack") || ends_with(events, ".mp")
+        format = sw_cmd_ends_with(events, ".csv") ? 1
+                 : sw_cmd_ends_with(events, ".msgpack") ||
+                         sw_cmd_ends_with(events, ".mp")
                      ? 2
                      : 0;
     int is_stdin = strcmp(events, "-") == 0;
@@ -1157,14 +1153,8 @@ int sw_cmd_backtest(int argc, char **argv)
             (unsigned long long)st->retracted);
     fprintf(stderr, "backtest: %.2f s, %.0f events/s\n", secs,
             secs > 0 ? (double)bt.read / secs : 0.0);
-    if (bt.rejected) {
-        fprintf(stderr, "backtest: rejected by reason:");
-        for (int r = 1; r < SW_REASON__COUNT; r++)
-            if (bt.reasons[r])
-                fprintf(stderr, " %s=%llu", sw_reason_name((sw_reason_t)r),
-                        (unsigned long long)bt.reasons[r]);
-        fputc('\n', stderr);
-    }
+    if (bt.rejected)
+        sw_cmd_print_reasons("backtest", bt.reasons);
     if (bt.q.oom) {
         fprintf(stderr, "surgewatch backtest: out of memory in the reorder "
                         "buffer; some events were dropped\n");

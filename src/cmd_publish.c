@@ -175,12 +175,6 @@ static int is_blank(const char *s, size_t len)
     return 1;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 /* Reads one input. Returns 0, or -1 when it could not be read at all. */
 static int publish_file(publish_t *p, const char *path)
 {
@@ -192,9 +186,10 @@ static int publish_file(publish_t *p, const char *path)
                 strerror(errno));
         return -1;
     }
-    int format = p->format >= 0                           ? p->format
-                 : (!is_stdin && ends_with(path, ".csv")) ? SW_FORMAT_CSV
-                                                          : SW_FORMAT_JSON;
+    int format = p->format >= 0 ? p->format
+                 : (!is_stdin && sw_cmd_ends_with(path, ".csv"))
+                     ? SW_FORMAT_CSV
+                     : SW_FORMAT_JSON;
     sw_lines_t lr;
     if (sw_lines_init(&lr, fd, p->max_line) != 0) {
         fprintf(stderr, "surgewatch publish: out of memory\n");
@@ -446,14 +441,8 @@ int sw_cmd_publish(int argc, char **argv)
                 (unsigned long long)(st->delivered),
                 (unsigned long long)p.rejected, (unsigned long long)failed,
                 p.topic, secs, secs > 0 ? (double)st->delivered / secs : 0.0);
-    if (p.rejected > 0) {
-        fprintf(stderr, "publish: rejected by reason:");
-        for (int r = 1; r < SW_REASON__COUNT; r++)
-            if (p.reasons[r])
-                fprintf(stderr, " %s=%llu", sw_reason_name((sw_reason_t)r),
-                        (unsigned long long)p.reasons[r]);
-        fputc('\n', stderr);
-    }
+    if (p.rejected > 0)
+        sw_cmd_print_reasons("publish", p.reasons);
     if (st && st->failed > 0)
         fprintf(stderr, "publish: last delivery error: %s\n", st->last_error);
     if (p.strict && p.stop && !p.fatal)

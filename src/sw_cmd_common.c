@@ -1,5 +1,6 @@
 /* Kafka settings resolution shared by the subcommands. */
 #include "sw_cmd_common.h"
+#include "sw_event.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -113,4 +114,20 @@ int sw_kafka_resolve(const char *cmd, const sw_kafka_opts_t *o,
 nomem:
     fprintf(stderr, "surgewatch %s: out of memory\n", cmd);
     return -1;
+}
+
+int sw_cmd_ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+void sw_cmd_print_reasons(const char *cmd, const uint64_t *reasons)
+{
+    fprintf(stderr, "%s: rejected by reason:", cmd);
+    for (int r = 1; r < SW_REASON__COUNT; r++)
+        if (reasons[r])
+            fprintf(stderr, " %s=%llu", sw_reason_name((sw_reason_t)r),
+                    (unsigned long long)reasons[r]);
+    fputc('\n', stderr);
 }

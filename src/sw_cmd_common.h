@@ -6,6 +6,7 @@
 #include "sw_config.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define SW_DEFAULT_BROKERS "127.0.0.1:9092"
 #define SW_DEFAULT_TOPIC "border-events"
@@ -26,6 +27,13 @@ typedef struct sw_kafka_opts {
  * returns -1. */
 int sw_kafka_resolve(const char *cmd, const sw_kafka_opts_t *o,
                      sw_props_t *props, char *topic, size_t topic_size);
+
+/* 1 when s ends with suffix. */
+int sw_cmd_ends_with(const char *s, const char *suffix);
+
+/* Prints "<cmd>: rejected by reason: bad_count=3 late=1" on stderr from a
+ * count per sw_reason_t (SW_REASON__COUNT entries). */
+void sw_cmd_print_reasons(const char *cmd, const uint64_t *reasons);
 
 /* Help text lines for the options above, shared by the commands. */
 #define SW_KAFKA_OPTIONS_HELP                                                  \
