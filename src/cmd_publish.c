@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,39 @@ static void on_signal(int sig)
     interrupted = 1;
 }
 
+/* With a producer, reading and encoding run in a thread of their own and
+ * hand encoded events (and dead letters) over in batches through a ring;
+ * the main thread gives them to the producer and serves its reports. */
+#define OUT_ENTRIES 2048
+#define OUT_ARENA (OUT_ENTRIES * 640)
+#define OUT_BATCHES 4
+
+typedef struct out_entry {
+    uint32_t off;     /* in the arena: key, then value */
+    uint16_t key_len; /* events: the section; dead letters: 0 */
+    uint32_t len;
+    uint8_t dlq;         /* a rejected line for TOPIC.dlq */
+    uint8_t reason;      /* dead letters: sw_reason_t */
+    uint16_t detail_len; /* dead letters: the message follows the value */
+    uint64_t lineno;
+    const char *name; /* the input's name (argv or "<stdin>") */
+} out_entry_t;
+
+typedef struct out_batch {
+    size_t n, used;
+    out_entry_t e[OUT_ENTRIES];
+    unsigned char arena[OUT_ARENA];
+} out_batch_t;
+
+typedef struct outbox {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    out_batch_t *b; /* OUT_BATCHES */
+    uint64_t w, r;
+    int done;
+    out_batch_t *cur; /* the reader's batch being filled */
+} outbox_t;
+
 typedef struct {
     /* options */
     int format; /* -1: by file name */
@@ -83,14 +117,15 @@ typedef struct {
     uint64_t lines, valid, rejected, send_failed;
     uint64_t reasons[SW_REASON__COUNT];
     int64_t t0_ns, last_progress_ns;
-    int stop; /* --strict tripped, or a fatal send error */
+    int stop; /* --strict tripped, or a fatal send error (atomic) */
     int fatal;
+    outbox_t *ob; /* two threads: the reader's side of the ring */
 } publish_t;
 
 static void report_rejection(publish_t *p, const char *name, uint64_t lineno,
                              const sw_event_err_t *err)
 {
-    p->rejected++;
+    __atomic_fetch_add(&p->rejected, 1, __ATOMIC_RELAXED);
     p->reasons[err->reason]++;
     if (!p->quiet)
         fprintf(stderr, "%s:%llu: rejected (%s): %s\n", name,
@@ -110,27 +145,161 @@ static void progress(publish_t *p, int final)
     fprintf(stderr,
             "\rpublish: %llu lines, %llu valid, %llu rejected, %llu "
             "delivered, %.0f lines/s   %s",
-            (unsigned long long)p->lines, (unsigned long long)p->valid,
-            (unsigned long long)p->rejected,
+            (unsigned long long)__atomic_load_n(&p->lines, __ATOMIC_RELAXED),
+            (unsigned long long)__atomic_load_n(&p->valid, __ATOMIC_RELAXED),
+            (unsigned long long)__atomic_load_n(&p->rejected, __ATOMIC_RELAXED),
             (unsigned long long)(st ? st->delivered : 0),
-            s > 0 ? (double)p->lines / s : 0.0, final ? "\n" : "");
+            s > 0 ? (double)__atomic_load_n(&p->lines, __ATOMIC_RELAXED) / s
+                  : 0.0,
+            final ? "\n" : "");
 }
 
 static void send_dlq(publish_t *p, const char *name, uint64_t lineno,
-                     const char *line, size_t len, const sw_event_err_t *err)
+                     const char *line, size_t len, sw_reason_t reason,
+                     const char *detail)
 {
     char errstr[256], src[300];
     snprintf(src, sizeof(src), "%s:%llu", name, (unsigned long long)lineno);
-    if (sw_dlq_send(p->producer, NULL, 0, line, len,
-                    sw_reason_name(err->reason), err->msg, src, -1, -1,
-                    SEND_TIMEOUT_MS, errstr, sizeof(errstr)) != 0) {
+    if (sw_dlq_send(p->producer, NULL, 0, line, len, sw_reason_name(reason),
+                    detail, src, -1, -1, SEND_TIMEOUT_MS, errstr,
+                    sizeof(errstr)) != 0) {
         fprintf(stderr, "surgewatch publish: %s: cannot queue for %s: %s\n",
                 src, sw_producer_dlq_topic(p->producer), errstr);
         p->send_failed++;
     }
 }
 
-/* One line: decode, validate, encode, send. */
+static void send_event(publish_t *p, const char *name, uint64_t lineno,
+                       const void *key, size_t key_len, const void *val,
+                       size_t len)
+{
+    char errstr[256];
+    int rc = sw_producer_send(p->producer, key, key_len, val, len,
+                              SEND_TIMEOUT_MS, errstr, sizeof(errstr));
+    if (rc != 0) {
+        fprintf(stderr, "surgewatch publish: %s:%llu: not sent: %s\n", name,
+                (unsigned long long)lineno, errstr);
+        p->send_failed++;
+        if (rc == SW_ERR_KAFKA) {
+            __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
+            p->fatal = 1;
+        }
+    }
+}
+
+/* The reader publishes its current batch (possibly the last). */
+static void outbox_publish(outbox_t *ob, int done)
+{
+    pthread_mutex_lock(&ob->mu);
+    if (ob->cur != NULL)
+        ob->w++;
+    ob->cur = NULL;
+    ob->done = done;
+    pthread_cond_broadcast(&ob->cv);
+    pthread_mutex_unlock(&ob->mu);
+}
+
+/* Room for one more entry of `bytes` in the reader's batch. */
+static out_batch_t *outbox_room(outbox_t *ob, size_t bytes)
+{
+    if (ob->cur != NULL &&
+        (ob->cur->n == OUT_ENTRIES || OUT_ARENA - ob->cur->used < bytes))
+        outbox_publish(ob, 0);
+    if (ob->cur == NULL) {
+        pthread_mutex_lock(&ob->mu);
+        while (ob->w - ob->r >= OUT_BATCHES)
+            pthread_cond_wait(&ob->cv, &ob->mu);
+        ob->cur = &ob->b[ob->w % OUT_BATCHES];
+        pthread_mutex_unlock(&ob->mu);
+        ob->cur->n = ob->cur->used = 0;
+    }
+    return ob->cur;
+}
+
+/* An encoded event, or a rejected line for the dead-letter topic: sent
+ * now (one thread), or queued for the main thread. */
+static void out_event(publish_t *p, const char *name, uint64_t lineno,
+                      const char *key, size_t key_len, const void *val,
+                      size_t len)
+{
+    if (p->ob == NULL) {
+        send_event(p, name, lineno, key, key_len, val, len);
+        return;
+    }
+    out_batch_t *b = outbox_room(p->ob, key_len + len);
+    out_entry_t *e = &b->e[b->n++];
+    *e = (out_entry_t){.off = (uint32_t)b->used,
+                       .key_len = (uint16_t)key_len,
+                       .len = (uint32_t)len,
+                       .lineno = lineno,
+                       .name = name};
+    memcpy(b->arena + b->used, key, key_len);
+    memcpy(b->arena + b->used + key_len, val, len);
+    b->used += key_len + len;
+}
+
+static void out_dlq(publish_t *p, const char *name, uint64_t lineno,
+                    const char *line, size_t len, const sw_event_err_t *err)
+{
+    size_t dl = strlen(err->msg);
+    if (p->ob == NULL) {
+        send_dlq(p, name, lineno, line, len, err->reason, err->msg);
+        return;
+    }
+    /* main uses one thread when --dlq lines could exceed this */
+    out_batch_t *b = outbox_room(p->ob, len + dl);
+    out_entry_t *e = &b->e[b->n++];
+    *e = (out_entry_t){.off = (uint32_t)b->used,
+                       .len = (uint32_t)len,
+                       .dlq = 1,
+                       .reason = (uint8_t)err->reason,
+                       .detail_len = (uint16_t)dl,
+                       .lineno = lineno,
+                       .name = name};
+    memcpy(b->arena + b->used, line, len);
+    memcpy(b->arena + b->used + len, err->msg, dl);
+    b->used += len + dl;
+}
+
+/* The main thread's side: sends what the reader queued. */
+static void outbox_drain(publish_t *p, outbox_t *ob)
+{
+    for (;;) {
+        pthread_mutex_lock(&ob->mu);
+        while (ob->r == ob->w && !ob->done)
+            pthread_cond_wait(&ob->cv, &ob->mu);
+        int have = ob->r < ob->w;
+        pthread_mutex_unlock(&ob->mu);
+        if (!have)
+            return;
+        out_batch_t *b = &ob->b[ob->r % OUT_BATCHES];
+        for (size_t i = 0; i < b->n; i++) {
+            const out_entry_t *e = &b->e[i];
+            const unsigned char *m = b->arena + e->off;
+            if (e->dlq) {
+                char detail[sizeof(((sw_event_err_t *)0)->msg)];
+                size_t dl = e->detail_len < sizeof(detail) - 1
+                                ? e->detail_len
+                                : sizeof(detail) - 1;
+                memcpy(detail, m + e->len, dl);
+                detail[dl] = '\0';
+                send_dlq(p, e->name, e->lineno, (const char *)m, e->len,
+                         (sw_reason_t)e->reason, detail);
+            } else {
+                send_event(p, e->name, e->lineno, m, e->key_len, m + e->key_len,
+                           e->len);
+            }
+        }
+        if (p->progress)
+            progress(p, 0);
+        pthread_mutex_lock(&ob->mu);
+        ob->r++;
+        pthread_cond_broadcast(&ob->cv);
+        pthread_mutex_unlock(&ob->mu);
+    }
+}
+
+/* One line: decode, validate, encode, hand over. */
 static void handle_line(publish_t *p, int format, const char *name,
                         uint64_t lineno, const char *line, size_t len,
                         int64_t now_ms)
@@ -143,28 +312,17 @@ static void handle_line(publish_t *p, int format, const char *name,
     if (rc != 0) {
         report_rejection(p, name, lineno, &err);
         if (p->dlq && !p->dry_run)
-            send_dlq(p, name, lineno, line, len, &err);
+            out_dlq(p, name, lineno, line, len, &err);
         if (p->strict)
-            p->stop = 1;
+            __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
         return;
     }
-    p->valid++;
+    __atomic_fetch_add(&p->valid, 1, __ATOMIC_RELAXED);
     if (p->dry_run)
         return;
     unsigned char buf[SW_EVENT_MSGPACK_MAX];
     size_t n = sw_event_encode_msgpack(&ev, buf, sizeof(buf));
-    char errstr[256];
-    rc = sw_producer_send(p->producer, ev.section, ev.section_len, buf, n,
-                          SEND_TIMEOUT_MS, errstr, sizeof(errstr));
-    if (rc != 0) {
-        fprintf(stderr, "surgewatch publish: %s:%llu: not sent: %s\n", name,
-                (unsigned long long)lineno, errstr);
-        p->send_failed++;
-        if (rc == SW_ERR_KAFKA) {
-            p->stop = 1;
-            p->fatal = 1;
-        }
-    }
+    out_event(p, name, lineno, ev.section, ev.section_len, buf, n);
 }
 
 static int is_blank(const char *s, size_t len)
@@ -203,7 +361,7 @@ static int publish_file(publish_t *p, const char *path)
     const char *line;
     size_t len;
     for (;;) {
-        if (interrupted || p->stop)
+        if (interrupted || __atomic_load_n(&p->stop, __ATOMIC_RELAXED))
             break;
         int r = sw_lines_next(&lr, &line, &len);
         if (r == 0)
@@ -223,14 +381,14 @@ static int publish_file(publish_t *p, const char *path)
         }
         if (r == SW_ERR_RANGE) {
             sw_event_err_t err;
-            p->lines++;
+            __atomic_fetch_add(&p->lines, 1, __ATOMIC_RELAXED);
             sw_event_fail(&err, SW_REASON_TOO_LONG, -1,
                           "line of %zu bytes is too long (accepted: up to "
                           "%zu, see --max-line)",
                           len, p->max_line);
             report_rejection(p, name, lr.lineno, &err);
             if (p->strict)
-                p->stop = 1;
+                __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
             continue;
         }
         if (lr.lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
@@ -244,19 +402,48 @@ static int publish_file(publish_t *p, const char *path)
                         "surgewatch publish: %s:%llu: bad CSV header: %s\n",
                         name, (unsigned long long)lr.lineno, err.msg);
                 rc = -1;
-                p->stop = p->strict;
+                if (p->strict)
+                    __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
                 break;
             }
             header_done = 1;
             continue;
         }
-        p->lines++;
+        __atomic_fetch_add(&p->lines, 1, __ATOMIC_RELAXED);
         handle_line(p, format, name, lr.lineno, line, len, now_ms);
     }
     sw_lines_deinit(&lr);
     if (!is_stdin)
         close(fd);
     return rc;
+}
+
+typedef struct reader_args {
+    publish_t *p;
+    int argc;
+    char **argv;
+    int failed;
+} reader_args_t;
+
+static void read_all(reader_args_t *a)
+{
+    publish_t *p = a->p;
+    if (optind >= a->argc) {
+        a->failed |= publish_file(p, "-") != 0;
+        return;
+    }
+    for (int i = optind; i < a->argc && !interrupted &&
+                         !__atomic_load_n(&p->stop, __ATOMIC_RELAXED);
+         i++)
+        a->failed |= publish_file(p, a->argv[i]) != 0;
+}
+
+static void *reader_main(void *arg)
+{
+    reader_args_t *a = arg;
+    read_all(a);
+    outbox_publish(a->p->ob, 1);
+    return NULL;
 }
 
 enum {
@@ -405,13 +592,27 @@ int sw_cmd_publish(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     p.t0_ns = p.last_progress_ns = sw_clock_mono_ns();
-    int read_failed = 0;
-    if (optind >= argc) {
-        read_failed |= publish_file(&p, "-") != 0;
-    } else {
-        for (int i = optind; i < argc && !interrupted && !p.stop; i++)
-            read_failed |= publish_file(&p, argv[i]) != 0;
+    reader_args_t ra = {&p, argc, argv, 0};
+    outbox_t ob = {0};
+    pthread_t reader;
+    int threaded = 0;
+    /* two threads, unless a dead letter could be larger than a batch */
+    if (p.producer && !(p.dlq && p.max_line + 256 > OUT_ARENA / 2) &&
+        (ob.b = malloc(OUT_BATCHES * sizeof(*ob.b))) != NULL) {
+        pthread_mutex_init(&ob.mu, NULL);
+        pthread_cond_init(&ob.cv, NULL);
+        p.ob = &ob;
+        if (pthread_create(&reader, NULL, reader_main, &ra) == 0) {
+            threaded = 1;
+            outbox_drain(&p, &ob);
+            pthread_join(reader, NULL);
+        } else {
+            p.ob = NULL;
+        }
     }
+    if (!threaded)
+        read_all(&ra);
+    int read_failed = ra.failed;
 
     if (p.producer) {
         /* Wait for every delivery report; message.timeout.ms bounds it. */
@@ -455,6 +656,11 @@ int sw_cmd_publish(int argc, char **argv)
         status = SW_EXIT_REJECTED;
     } else {
         status = SW_EXIT_OK;
+    }
+    if (ob.b) {
+        pthread_cond_destroy(&ob.cv);
+        pthread_mutex_destroy(&ob.mu);
+        free(ob.b);
     }
 out:
     sw_producer_destroy(&p.producer);
