@@ -33,6 +33,7 @@ LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
 # ---- the library (everything but the entry points) ----
 LIB_SRCS := \
     common/sw_err.c common/sw_log.c common/sw_time.c common/sw_lines.c \
+    common/sw_ring.c \
     config/sw_config.c config/sw_settings.c \
     detectors/sw_detector.c detectors/sw_engine.c alerts/sw_alert.c \
     ingest/sw_event.c ingest/sw_event_text.c ingest/sw_producer.c

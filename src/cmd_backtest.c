@@ -15,6 +15,7 @@
 #include "sw_event.h"
 #include "sw_event_text.h"
 #include "sw_lines.h"
+#include "sw_ring.h"
 #include "sw_settings.h"
 #include "sw_time.h"
 
@@ -249,11 +250,8 @@ typedef struct handoff_batch {
 } handoff_batch_t;
 
 typedef struct handoff {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    handoff_batch_t *b;   /* HANDOFF_BATCHES */
-    uint64_t w, r;        /* batches written, read */
-    int done;             /* the decoder has published its last batch */
+    sw_ring_t ring; /* counts the HANDOFF_BATCHES buffers */
+    handoff_batch_t *b;
     handoff_batch_t *cur; /* the decoder's batch being filled */
 } handoff_t;
 
@@ -362,11 +360,7 @@ static sw_event_t *next_slot(backtest_t *bt)
     if (ho == NULL)
         return slab_slot(bt);
     if (ho->cur == NULL) {
-        pthread_mutex_lock(&ho->mu);
-        while (ho->w - ho->r >= HANDOFF_BATCHES)
-            pthread_cond_wait(&ho->cv, &ho->mu);
-        ho->cur = &ho->b[ho->w % HANDOFF_BATCHES];
-        pthread_mutex_unlock(&ho->mu);
+        ho->cur = &ho->b[sw_ring_write_begin(&ho->ring)];
         ho->cur->n = 0;
         ho->cur->end_of_chunk = 0;
     }
@@ -376,13 +370,8 @@ static sw_event_t *next_slot(backtest_t *bt)
 /* The decoder publishes its current batch (possibly the last one). */
 static void handoff_publish(handoff_t *ho, int done)
 {
-    pthread_mutex_lock(&ho->mu);
-    if (ho->cur != NULL)
-        ho->w++;
+    sw_ring_write_end(&ho->ring, ho->cur != NULL, done);
     ho->cur = NULL;
-    ho->done = done;
-    pthread_cond_broadcast(&ho->cv);
-    pthread_mutex_unlock(&ho->mu);
 }
 
 /* The event in the pending slab slot: into the reorder buffer; release
@@ -398,6 +387,18 @@ static void accept_pending(backtest_t *bt)
      * preceded by another: release only what is older than that */
     while (ro_len(&bt->q) && ro_min_ts(&bt->q) < bt->max_ts - bt->reorder_ms)
         feed_next(bt);
+}
+
+/* The detector side: one handed-over batch into the reorder buffer. */
+static void take_batch(backtest_t *bt, const handoff_batch_t *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        sw_event_t *slot = slab_slot(bt);
+        if (slot == NULL)
+            break;
+        *slot = b->ev[i];
+        accept_pending(bt);
+    }
 }
 
 /* A decoded, valid event in the slot next_slot() gave. */
@@ -607,26 +608,10 @@ static void *decoder_main(void *arg)
  * hands over, until it is done. */
 static void consume(backtest_t *bt, handoff_t *ho)
 {
-    for (;;) {
-        pthread_mutex_lock(&ho->mu);
-        while (ho->r == ho->w && !ho->done)
-            pthread_cond_wait(&ho->cv, &ho->mu);
-        int have = ho->r < ho->w;
-        pthread_mutex_unlock(&ho->mu);
-        if (!have)
-            return;
-        handoff_batch_t *b = &ho->b[ho->r % HANDOFF_BATCHES];
-        for (size_t i = 0; i < b->n; i++) {
-            sw_event_t *slot = slab_slot(bt);
-            if (slot == NULL)
-                break;
-            *slot = b->ev[i];
-            accept_pending(bt);
-        }
-        pthread_mutex_lock(&ho->mu);
-        ho->r++;
-        pthread_cond_broadcast(&ho->cv);
-        pthread_mutex_unlock(&ho->mu);
+    size_t i;
+    while (sw_ring_read_begin(&ho->ring, &i)) {
+        take_batch(bt, &ho->b[i]);
+        sw_ring_read_end(&ho->ring);
     }
 }
 
@@ -735,26 +720,12 @@ static void consume_chunks(backtest_t *bt, decoder_t *dec, size_t nchunks)
     for (size_t c = 0; c < nchunks; c++) {
         handoff_t *ho = &dec[c % NDEC].ho;
         for (;;) {
-            pthread_mutex_lock(&ho->mu);
-            while (ho->r == ho->w && !ho->done)
-                pthread_cond_wait(&ho->cv, &ho->mu);
-            int have = ho->r < ho->w;
-            pthread_mutex_unlock(&ho->mu);
-            if (!have)
+            size_t i;
+            if (!sw_ring_read_begin(&ho->ring, &i))
                 return; /* that decoder ended early (interrupted) */
-            handoff_batch_t *b = &ho->b[ho->r % HANDOFF_BATCHES];
-            for (size_t i = 0; i < b->n; i++) {
-                sw_event_t *slot = slab_slot(bt);
-                if (slot == NULL)
-                    break;
-                *slot = b->ev[i];
-                accept_pending(bt);
-            }
-            int last = b->end_of_chunk;
-            pthread_mutex_lock(&ho->mu);
-            ho->r++;
-            pthread_cond_broadcast(&ho->cv);
-            pthread_mutex_unlock(&ho->mu);
+            take_batch(bt, &ho->b[i]);
+            int last = ho->b[i].end_of_chunk;
+            sw_ring_read_end(&ho->ring);
             if (last)
                 break;
         }
@@ -845,8 +816,7 @@ static int run_parallel_lines(backtest_t *bt, int fd, const char *name, int csv,
         memset(d->view.reasons, 0, sizeof(d->view.reasons));
         d->view.ho = &d->ho;
         d->ho.b = malloc(HANDOFF_BATCHES * sizeof(*d->ho.b));
-        pthread_mutex_init(&d->ho.mu, NULL);
-        pthread_cond_init(&d->ho.cv, NULL);
+        sw_ring_init(&d->ho.ring, HANDOFF_BATCHES);
         d->data = data;
         d->chunks = chunks;
         d->nchunks = n;
@@ -867,16 +837,7 @@ static int run_parallel_lines(backtest_t *bt, int fd, const char *name, int csv,
     for (int i = 0; i < started; i++) {
         /* a decoder may wait for ring space: throw away what is left
          * until it says it is done */
-        handoff_t *ho = &dec[i].ho;
-        pthread_mutex_lock(&ho->mu);
-        for (;;) {
-            ho->r = ho->w;
-            pthread_cond_broadcast(&ho->cv);
-            if (ho->done)
-                break;
-            pthread_cond_wait(&ho->cv, &ho->mu);
-        }
-        pthread_mutex_unlock(&ho->mu);
+        sw_ring_discard_until_done(&dec[i].ho.ring);
     }
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
@@ -889,8 +850,7 @@ static int run_parallel_lines(backtest_t *bt, int fd, const char *name, int csv,
             bt->reasons[r] += d->view.reasons[r];
         if (d->rc)
             *rc = -1;
-        pthread_cond_destroy(&d->ho.cv);
-        pthread_mutex_destroy(&d->ho.mu);
+        sw_ring_deinit(&d->ho.ring);
         free(d->ho.b);
     }
     if (started != NDEC) {
@@ -912,8 +872,10 @@ static int run_two_threads(backtest_t *bt, int fd, const char *name, int format,
     ho.b = malloc(HANDOFF_BATCHES * sizeof(*ho.b));
     if (ho.b == NULL)
         return read_input(bt, fd, name, format, now);
-    pthread_mutex_init(&ho.mu, NULL);
-    pthread_cond_init(&ho.cv, NULL);
+    if (sw_ring_init(&ho.ring, HANDOFF_BATCHES) != 0) {
+        free(ho.b);
+        return read_input(bt, fd, name, format, now);
+    }
     decoder_args_t a = {bt, fd, format, name, now, 0};
     bt->ho = &ho;
     pthread_t th;
@@ -927,8 +889,7 @@ static int run_two_threads(backtest_t *bt, int fd, const char *name, int format,
         bt->ho = NULL;
         rc = a.rc;
     }
-    pthread_cond_destroy(&ho.cv);
-    pthread_mutex_destroy(&ho.mu);
+    sw_ring_deinit(&ho.ring);
     free(ho.b);
     return rc;
 }

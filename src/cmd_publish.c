@@ -13,6 +13,7 @@
 #include "sw_lines.h"
 #include "sw_log.h"
 #include "sw_producer.h"
+#include "sw_ring.h"
 #include "sw_time.h"
 
 #include <errno.h>
@@ -96,11 +97,8 @@ typedef struct out_batch {
 } out_batch_t;
 
 typedef struct outbox {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    out_batch_t *b; /* OUT_BATCHES */
-    uint64_t w, r;
-    int done;
+    sw_ring_t ring; /* counts the OUT_BATCHES buffers */
+    out_batch_t *b;
     out_batch_t *cur; /* the reader's batch being filled */
 } outbox_t;
 
@@ -190,13 +188,8 @@ static void send_event(publish_t *p, const char *name, uint64_t lineno,
 /* The reader publishes its current batch (possibly the last). */
 static void outbox_publish(outbox_t *ob, int done)
 {
-    pthread_mutex_lock(&ob->mu);
-    if (ob->cur != NULL)
-        ob->w++;
+    sw_ring_write_end(&ob->ring, ob->cur != NULL, done);
     ob->cur = NULL;
-    ob->done = done;
-    pthread_cond_broadcast(&ob->cv);
-    pthread_mutex_unlock(&ob->mu);
 }
 
 /* Room for one more entry of `bytes` in the reader's batch. */
@@ -206,11 +199,7 @@ static out_batch_t *outbox_room(outbox_t *ob, size_t bytes)
         (ob->cur->n == OUT_ENTRIES || OUT_ARENA - ob->cur->used < bytes))
         outbox_publish(ob, 0);
     if (ob->cur == NULL) {
-        pthread_mutex_lock(&ob->mu);
-        while (ob->w - ob->r >= OUT_BATCHES)
-            pthread_cond_wait(&ob->cv, &ob->mu);
-        ob->cur = &ob->b[ob->w % OUT_BATCHES];
-        pthread_mutex_unlock(&ob->mu);
+        ob->cur = &ob->b[sw_ring_write_begin(&ob->ring)];
         ob->cur->n = ob->cur->used = 0;
     }
     return ob->cur;
@@ -264,15 +253,9 @@ static void out_dlq(publish_t *p, const char *name, uint64_t lineno,
 /* The main thread's side: sends what the reader queued. */
 static void outbox_drain(publish_t *p, outbox_t *ob)
 {
-    for (;;) {
-        pthread_mutex_lock(&ob->mu);
-        while (ob->r == ob->w && !ob->done)
-            pthread_cond_wait(&ob->cv, &ob->mu);
-        int have = ob->r < ob->w;
-        pthread_mutex_unlock(&ob->mu);
-        if (!have)
-            return;
-        out_batch_t *b = &ob->b[ob->r % OUT_BATCHES];
+    size_t bi;
+    while (sw_ring_read_begin(&ob->ring, &bi)) {
+        out_batch_t *b = &ob->b[bi];
         for (size_t i = 0; i < b->n; i++) {
             const out_entry_t *e = &b->e[i];
             const unsigned char *m = b->arena + e->off;
@@ -292,10 +275,7 @@ static void outbox_drain(publish_t *p, outbox_t *ob)
         }
         if (p->progress)
             progress(p, 0);
-        pthread_mutex_lock(&ob->mu);
-        ob->r++;
-        pthread_cond_broadcast(&ob->cv);
-        pthread_mutex_unlock(&ob->mu);
+        sw_ring_read_end(&ob->ring);
     }
 }
 
@@ -597,10 +577,10 @@ int sw_cmd_publish(int argc, char **argv)
     pthread_t reader;
     int threaded = 0;
     /* two threads, unless a dead letter could be larger than a batch */
+    int ring = 0;
     if (p.producer && !(p.dlq && p.max_line + 256 > OUT_ARENA / 2) &&
-        (ob.b = malloc(OUT_BATCHES * sizeof(*ob.b))) != NULL) {
-        pthread_mutex_init(&ob.mu, NULL);
-        pthread_cond_init(&ob.cv, NULL);
+        (ob.b = malloc(OUT_BATCHES * sizeof(*ob.b))) != NULL &&
+        (ring = sw_ring_init(&ob.ring, OUT_BATCHES) == 0)) {
         p.ob = &ob;
         if (pthread_create(&reader, NULL, reader_main, &ra) == 0) {
             threaded = 1;
@@ -657,11 +637,9 @@ int sw_cmd_publish(int argc, char **argv)
     } else {
         status = SW_EXIT_OK;
     }
-    if (ob.b) {
-        pthread_cond_destroy(&ob.cv);
-        pthread_mutex_destroy(&ob.mu);
-        free(ob.b);
-    }
+    if (ring)
+        sw_ring_deinit(&ob.ring);
+    free(ob.b);
 out:
     sw_producer_destroy(&p.producer);
     sw_json_decoder_destroy(&p.json);
