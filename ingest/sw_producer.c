@@ -156,6 +156,18 @@ void sw_producer_destroy(sw_producer_t **self_p)
     *self_p = NULL;
 }
 
+/* Why a message could not be queued: the producer's fatal error when it
+ * has one (the idempotent producer stops for good), else err. */
+static void describe_error(sw_producer_t *self, rd_kafka_resp_err_t err,
+                           char *errstr, size_t errstr_size)
+{
+    char fatal[256] = "";
+    if (rd_kafka_fatal_error(self->rk, fatal, sizeof(fatal)))
+        snprintf(errstr, errstr_size, "fatal producer error: %s", fatal);
+    else
+        snprintf(errstr, errstr_size, "%s", rd_kafka_err2str(err));
+}
+
 /* Produces with retries while the local queue is full. */
 static int produce(sw_producer_t *self, rd_kafka_topic_t *rkt, const void *key,
                    size_t key_len, const void *payload, size_t len,
@@ -182,12 +194,7 @@ static int produce(sw_producer_t *self, rd_kafka_topic_t *rkt, const void *key,
             return 0;
         }
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            char fatal[256] = "";
-            if (rd_kafka_fatal_error(self->rk, fatal, sizeof(fatal)))
-                snprintf(errstr, errstr_size, "fatal producer error: %s",
-                         fatal);
-            else
-                snprintf(errstr, errstr_size, "%s", rd_kafka_err2str(err));
+            describe_error(self, err, errstr, errstr_size);
             return SW_ERR_KAFKA;
         }
         if (waited >= timeout_ms) {
@@ -223,12 +230,7 @@ static int flush_batch(sw_producer_t *self, int timeout_ms, char *errstr,
                 self->stats.queued++;
             } else {
                 self->stats.failed++;
-                char fatal[256] = "";
-                if (rd_kafka_fatal_error(self->rk, fatal, sizeof(fatal)))
-                    snprintf(errstr, errstr_size, "fatal producer error: %s",
-                             fatal);
-                else
-                    snprintf(errstr, errstr_size, "%s", rd_kafka_err2str(err));
+                describe_error(self, err, errstr, errstr_size);
                 snprintf(self->stats.last_error, sizeof(self->stats.last_error),
                          "%s", errstr);
                 rc = SW_ERR_KAFKA;
