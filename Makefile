@@ -36,6 +36,7 @@ LIB_SRCS := \
     common/sw_ring.c \
     config/sw_config.c config/sw_settings.c \
     detectors/sw_detector.c detectors/sw_engine.c alerts/sw_alert.c \
+    alerts/sw_alert_log.c \
     ingest/sw_event.c ingest/sw_event_text.c ingest/sw_producer.c
 CMD_SRCS := src/main.c src/sw_cmd_common.c src/cmd_publish.c src/cmd_backtest.c
 

@@ -1,0 +1,47 @@
+/*
+ * sw_alert_log: the alert log in Redis. Each alert transition is written
+ * by one Lua script that is idempotent on the transition (alert id, state,
+ * window end): the first write assigns the next number of a gap-free
+ * global sequence and appends the alert to a stream whose entry id is that
+ * number; a repeated write (a worker replaying events after a crash)
+ * changes nothing and returns the number given the first time. The same
+ * script keeps the hash of active alerts (raised/updated in, resolved
+ * out). Writes are pipelined: one round trip per batch, not per alert.
+ *
+ * Keys, under a prefix (default "sw"): PREFIX:alerts (stream),
+ * PREFIX:alerts:seq (counter), PREFIX:alerts:seen (transition -> seq),
+ * PREFIX:alerts:active (alert id -> JSON).
+ *
+ * An sw_alert_log_t belongs to one thread.
+ */
+#ifndef SW_ALERT_LOG_H
+#define SW_ALERT_LOG_H
+
+#include "sw_engine.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sw_alert_log sw_alert_log_t;
+
+/* Connects to redis://[[user]:password@]host[:port][/db] (default port
+ * 6379, db 0), authenticates when a password is given (AUTH user pass for
+ * an ACL user), selects the db and loads the script. timeout_ms bounds
+ * the connection and every command. Returns NULL with errstr set (bad URL,
+ * unreachable, refused credentials). */
+sw_alert_log_t *sw_alert_log_new(const char *url, const char *prefix,
+                                 int timeout_ms, char *errstr,
+                                 size_t errstr_size);
+
+/* Closes the connection (NULL is fine) and sets *self_p to NULL. */
+void sw_alert_log_destroy(sw_alert_log_t **self_p);
+
+/* Writes n transitions in one pipelined round trip. seqs (may be NULL)
+ * receives each transition's sequence number, the existing one for a
+ * repeat. Returns 0, or SW_ERR_REDIS with errstr set (connection lost,
+ * script error); then nothing is known about the batch and the caller
+ * writes it again later (the writes are idempotent). */
+int sw_alert_log_write(sw_alert_log_t *self, const sw_alert_t *alerts, size_t n,
+                       uint64_t *seqs, char *errstr, size_t errstr_size);
+
+#endif
