@@ -2,6 +2,7 @@
 #include "sw_alert_log.h"
 #include "sw_alert.h"
 #include "sw_err.h"
+#include "sw_redis.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -26,79 +27,10 @@ struct sw_alert_log {
     char k_stream[128], k_seq[128], k_seen[128], k_active[128];
 };
 
-static int reply_error(redisContext *c, redisReply *r, const char *what,
-                       char *errstr, size_t errstr_size)
-{
-    if (r == NULL)
-        snprintf(errstr, errstr_size, "%s: %s", what,
-                 c->err ? c->errstr : "no reply");
-    else if (r->type == REDIS_REPLY_ERROR)
-        snprintf(errstr, errstr_size, "%s: %s", what, r->str);
-    else
-        return 0;
-    return -1;
-}
-
-/* Splits redis://[[user]:pass@]host[:port][/db]. */
-static int parse_url(const char *url, char *user, char *pass, char *host,
-                     int *port, int *db)
-{
-    const size_t max = 256;
-    if (strncmp(url, "redis://", 8) != 0)
-        return -1;
-    const char *p = url + 8;
-    const char *at = strrchr(p, '@');
-    user[0] = pass[0] = '\0';
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        if (colon == NULL || (size_t)(colon - p) >= max ||
-            (size_t)(at - colon - 1) >= max)
-            return -1;
-        memcpy(user, p, (size_t)(colon - p));
-        user[colon - p] = '\0';
-        memcpy(pass, colon + 1, (size_t)(at - colon - 1));
-        pass[at - colon - 1] = '\0';
-        p = at + 1;
-    }
-    size_t hl = strcspn(p, ":/");
-    if (hl == 0 || hl >= max)
-        return -1;
-    memcpy(host, p, hl);
-    host[hl] = '\0';
-    p += hl;
-    *port = 6379;
-    *db = 0;
-    char *end;
-    if (*p == ':') {
-        long v = strtol(p + 1, &end, 10);
-        if (end == p + 1 || v < 1 || v > 65535)
-            return -1;
-        *port = (int)v;
-        p = end;
-    }
-    if (*p == '/') {
-        long v = strtol(p + 1, &end, 10);
-        if (end == p + 1 || v < 0 || v > 10000 || *end)
-            return -1;
-        *db = (int)v;
-        p = end;
-    }
-    return *p ? -1 : 0;
-}
-
 sw_alert_log_t *sw_alert_log_new(const char *url, const char *prefix,
                                  int timeout_ms, char *errstr,
                                  size_t errstr_size)
 {
-    char user[256], pass[256], host[256];
-    int port, db;
-    if (parse_url(url, user, pass, host, &port, &db) != 0) {
-        snprintf(errstr, errstr_size,
-                 "bad Redis URL \"%s\" (accepted: "
-                 "redis://[[user]:password@]host[:port][/db])",
-                 url);
-        return NULL;
-    }
     if (prefix == NULL || *prefix == '\0' || strlen(prefix) > 64) {
         snprintf(errstr, errstr_size,
                  "bad key prefix (accepted: 1..64 "
@@ -114,34 +46,12 @@ sw_alert_log_t *sw_alert_log_new(const char *url, const char *prefix,
     snprintf(l->k_seq, sizeof(l->k_seq), "%s:alerts:seq", prefix);
     snprintf(l->k_seen, sizeof(l->k_seen), "%s:alerts:seen", prefix);
     snprintf(l->k_active, sizeof(l->k_active), "%s:alerts:active", prefix);
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    l->c = redisConnectWithTimeout(host, port, tv);
-    if (l->c == NULL || l->c->err) {
-        snprintf(errstr, errstr_size, "Redis %s:%d: %s", host, port,
-                 l->c ? l->c->errstr : "cannot allocate a context");
+    l->c = sw_redis_connect(url, timeout_ms, errstr, errstr_size);
+    if (l->c == NULL)
         goto fail;
-    }
-    redisSetTimeout(l->c, tv);
     redisReply *r;
-    if (pass[0]) {
-        r = user[0] ? redisCommand(l->c, "AUTH %s %s", user, pass)
-                    : redisCommand(l->c, "AUTH %s", pass);
-        int bad = reply_error(l->c, r, "AUTH", errstr, errstr_size);
-        if (r)
-            freeReplyObject(r);
-        if (bad)
-            goto fail;
-    }
-    if (db) {
-        r = redisCommand(l->c, "SELECT %d", db);
-        int bad = reply_error(l->c, r, "SELECT", errstr, errstr_size);
-        if (r)
-            freeReplyObject(r);
-        if (bad)
-            goto fail;
-    }
     r = redisCommand(l->c, "SCRIPT LOAD %s", script);
-    if (reply_error(l->c, r, "SCRIPT LOAD", errstr, errstr_size) ||
+    if (sw_redis_reply_error(l->c, r, "SCRIPT LOAD", errstr, errstr_size) ||
         r->type != REDIS_REPLY_STRING || r->len != 40) {
         if (r && r->type != REDIS_REPLY_ERROR)
             snprintf(errstr, errstr_size, "SCRIPT LOAD: unexpected reply");
@@ -181,7 +91,7 @@ int sw_alert_log_write(sw_alert_log_t *self, const sw_alert_t *alerts, size_t n,
     /* Redis lost its script cache (a restart): load it again and write
      * the batch again; what was written is not written twice */
     redisReply *r = redisCommand(self->c, "SCRIPT LOAD %s", script);
-    if (reply_error(self->c, r, "SCRIPT LOAD", errstr, errstr_size)) {
+    if (sw_redis_reply_error(self->c, r, "SCRIPT LOAD", errstr, errstr_size)) {
         if (r)
             freeReplyObject(r);
         return SW_ERR_REDIS;
