@@ -260,7 +260,6 @@ typedef struct handoff {
 typedef struct backtest {
     sw_engine_t *engine;
     reorder_t q;
-    int64_t lateness_ms;
     int64_t reorder_ms; /* the sorting horizon */
     int64_t from_ms, to_ms;
     int64_t max_ts;
@@ -1046,11 +1045,11 @@ int sw_cmd_backtest(int argc, char **argv)
                 errstr);
         goto out;
     }
-    bt.lateness_ms = settings.engine.lateness_ms;
+
     if (bt.reorder_ms < 0)
         bt.reorder_ms = SW_MS_PER_HOUR;
-    if (bt.reorder_ms > bt.lateness_ms)
-        bt.reorder_ms = bt.lateness_ms;
+    if (bt.reorder_ms > settings.engine.lateness_ms)
+        bt.reorder_ms = settings.engine.lateness_ms;
     if (format < 0)
         format = sw_cmd_ends_with(events, ".csv") ? 1
                  : sw_cmd_ends_with(events, ".msgpack") ||

@@ -273,9 +273,12 @@ static void outbox_drain(publish_t *p, outbox_t *ob)
                            e->len);
             }
         }
+        sw_ring_read_end(&ob->ring);
+        /* serve delivery reports as they come, not only when the
+         * producer's queue is full */
+        sw_producer_poll(p->producer, 0);
         if (p->progress)
             progress(p, 0);
-        sw_ring_read_end(&ob->ring);
     }
 }
 
@@ -354,9 +357,11 @@ static int publish_file(publish_t *p, const char *path)
         }
         if ((lr.lineno & 0xffff) == 0) {
             now_ms = sw_clock_now_ms();
-            if (p->progress)
+            /* with a reader thread, the producer and the progress line
+             * belong to the main thread (outbox_drain) */
+            if (p->ob == NULL && p->progress)
                 progress(p, 0);
-            if (p->producer)
+            if (p->ob == NULL && p->producer)
                 sw_producer_poll(p->producer, 0);
         }
         if (r == SW_ERR_RANGE) {
@@ -579,8 +584,9 @@ int sw_cmd_publish(int argc, char **argv)
     /* two threads, unless a dead letter could be larger than a batch */
     int ring = 0;
     if (p.producer && !(p.dlq && p.max_line + 256 > OUT_ARENA / 2) &&
-        (ob.b = malloc(OUT_BATCHES * sizeof(*ob.b))) != NULL &&
-        (ring = sw_ring_init(&ob.ring, OUT_BATCHES) == 0)) {
+        (ob.b = malloc(OUT_BATCHES * sizeof(*ob.b))) != NULL)
+        ring = sw_ring_init(&ob.ring, OUT_BATCHES) == 0;
+    if (ring) {
         p.ob = &ob;
         if (pthread_create(&reader, NULL, reader_main, &ra) == 0) {
             threaded = 1;

@@ -8,10 +8,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 require_env REDIS_URL SW_GEN WORK
 tool="$(dirname "$SW_GEN")/sw_alertlog_check"
-hp=${REDIS_URL#redis://}
-host=${hp%:*}
-port=${hp##*:}
-rc() { redis-cli -h "$host" -p "$port" "$@"; }
+. "$here/../lib/redis.sh"
+host=$REDIS_HOST
+port=$REDIS_PORT
+rc() { rcli "$@"; }
 pfx=it-$(date +%s)-$$
 
 out=$("$tool" "$REDIS_URL" "$pfx" 1000 2>&1)

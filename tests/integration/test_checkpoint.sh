@@ -8,8 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 require_env REDIS_URL SW_GEN WORK
 tool="$(dirname "$SW_GEN")/sw_checkpoint_check"
-hp=${REDIS_URL#redis://}
-rc() { redis-cli -h "${hp%:*}" -p "${hp##*:}" "$@"; }
+. "$here/../lib/redis.sh"
+rc() { rcli "$@"; }
 pfx=ck-$(date +%s)-$$
 
 out=$("$tool" "$REDIS_URL" "$pfx" 2>&1)

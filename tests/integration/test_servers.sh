@@ -7,8 +7,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 require_env KAFKA_BOOTSTRAP REDIS_URL
-hostport=${REDIS_URL#redis://}
-rc() { redis-cli -h "${hostport%:*}" -p "${hostport##*:}" "$@"; }
+. "$here/../lib/redis.sh"
+hostport=$REDIS_HOST:$REDIS_PORT
+rc() { rcli "$@"; }
 [ "$(rc ping)" = PONG ] && pass "redis-server answers PING on $hostport" || fail "redis PING"
 [ "$(rc config get save | tail -1)" = "" ] && pass "redis: RDB snapshots off" || fail "redis: save is not ''"
 [ "$(rc config get appendonly | tail -1)" = no ] && pass "redis: AOF off" || fail "redis: appendonly is not no"
