@@ -13,7 +13,7 @@
 
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS    := rdkafka libzmq hiredis msgpack yajl inih
+PKGS    := rdkafka libzmq hiredis msgpack yajl inih libmicrohttpd
 BUILD   ?= build
 ifeq ($(SAN),1)
 BUILD   := build/san
@@ -33,13 +33,14 @@ LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
 # ---- the library (everything but the entry points) ----
 LIB_SRCS := \
     common/sw_err.c common/sw_log.c common/sw_time.c common/sw_lines.c \
-    common/sw_ring.c common/sw_redis.c \
+    common/sw_ring.c common/sw_redis.c common/sw_http.c \
     config/sw_config.c config/sw_settings.c \
     detectors/sw_detector.c detectors/sw_engine.c alerts/sw_alert.c \
     alerts/sw_alert_log.c \
     ingest/sw_event.c ingest/sw_event_text.c ingest/sw_producer.c \
     ingest/sw_checkpoint.c
-CMD_SRCS := src/main.c src/sw_cmd_common.c src/cmd_publish.c src/cmd_backtest.c
+CMD_SRCS := src/main.c src/sw_cmd_common.c src/cmd_publish.c src/cmd_backtest.c \
+    src/cmd_run.c
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)

@@ -65,6 +65,13 @@ static int parse_url(const char *url, char *user, char *pass, char *host,
     return *p ? -1 : 0;
 }
 
+int sw_redis_url_valid(const char *url)
+{
+    char user[256], pass[256], host[256];
+    int port, db;
+    return url && parse_url(url, user, pass, host, &port, &db) == 0;
+}
+
 redisContext *sw_redis_connect(const char *url, int timeout_ms, char *errstr,
                                size_t errstr_size)
 {

@@ -17,6 +17,9 @@
 redisContext *sw_redis_connect(const char *url, int timeout_ms, char *errstr,
                                size_t errstr_size);
 
+/* 1 when url has the form above, else 0 (nothing is connected). */
+int sw_redis_url_valid(const char *url);
+
 /* When r is NULL or an error reply, fills errstr with "what: reason" and
  * returns -1; else returns 0. Frees nothing. */
 int sw_redis_reply_error(redisContext *c, redisReply *r, const char *what,

@@ -612,7 +612,10 @@ static void sm_step(sw_engine_t *e, wkey_t *k, int kind, int64_t b,
         }
         s->phase = PH_ACTIVE;
         s->run = 0;
-        s->raised_at = at;
+        /* the end of the bucket that raised it: a function of the counts,
+         * not of when the next event happened to arrive, so that a replay,
+         * another partitioning or backtest gives the same value */
+        s->raised_at = (b + 1) * e->B;
         s->level = (uint8_t)level;
         s->score = (float)r->score;
         transition(e, k, kind, b, s->start, SW_ALERT_RAISED, r, level,
@@ -1674,6 +1677,13 @@ static void part_clear(sw_engine_t *e, part_t *p)
     p->events_seen = p->events_at_tick = 0;
     p->active_wall = 0;
     e->stats.keys = e->nkeys;
+}
+
+void sw_engine_drop(sw_engine_t *self, int32_t partition)
+{
+    if (partition < 0 || (size_t)partition >= self->nparts)
+        return;
+    part_clear(self, &self->parts[partition]);
 }
 
 int sw_engine_load(sw_engine_t *self, int32_t partition, const void *data,

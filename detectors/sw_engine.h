@@ -93,7 +93,8 @@ typedef struct sw_alert {
     sw_level_t level;
     int64_t window_start, window_end; /* ms, the evaluated window */
     double observed, expected, score, threshold;
-    int64_t raised_at; /* ms: the watermark when the alert was raised */
+    int64_t raised_at; /* ms: the end of the bucket whose evaluation raised
+                        * it (event time; the same in every replay) */
     int64_t at;        /* ms: the watermark of this transition */
     int retracted;     /* resolved because late data removed it */
 } sw_alert_t;
@@ -207,6 +208,10 @@ const sw_engine_stats_t *sw_engine_stats(sw_engine_t *self);
 void *sw_engine_save(sw_engine_t *self, int32_t partition, size_t *len);
 int sw_engine_load(sw_engine_t *self, int32_t partition, const void *data,
                    size_t len, char *errstr, size_t errstr_size);
+
+/* Forgets a partition: its keys, watermark and dedup table (a worker that
+ * no longer owns it). Emits nothing. */
+void sw_engine_drop(sw_engine_t *self, int32_t partition);
 
 /* Names: "raised"/"updated"/"resolved", "low".."critical". */
 const char *sw_alert_state_name(sw_alert_state_t state);

@@ -371,6 +371,27 @@ const sw_producer_stats_t *sw_producer_stats(const sw_producer_t *self)
     return &self->stats;
 }
 
+int sw_producer_set_dlq_topic(sw_producer_t *self, const char *name,
+                              char *errstr, size_t errstr_size)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n >= sizeof(self->dlq_name) ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789._-") != n) {
+        snprintf(errstr, errstr_size,
+                 "bad dead-letter topic name (accepted: 1..%zu of "
+                 "[A-Za-z0-9._-])",
+                 sizeof(self->dlq_name) - 1);
+        return SW_ERR_INVAL;
+    }
+    if (self->dlq) {
+        rd_kafka_topic_destroy(self->dlq);
+        self->dlq = NULL;
+    }
+    memcpy(self->dlq_name, name, n + 1);
+    return 0;
+}
+
 const char *sw_producer_dlq_topic(const sw_producer_t *self)
 {
     return self->dlq_name;

@@ -76,6 +76,11 @@ int sw_producer_flush(sw_producer_t *self, int timeout_ms);
 /* The counters. Borrowed; valid until the producer is destroyed. */
 const sw_producer_stats_t *sw_producer_stats(const sw_producer_t *self);
 
+/* Sends dead letters to `name` instead of "<topic>.dlq". Returns 0, or
+ * SW_ERR_INVAL with errstr set when the name is not a valid topic name. */
+int sw_producer_set_dlq_topic(sw_producer_t *self, const char *name,
+                              char *errstr, size_t errstr_size);
+
 /* The name of the dead-letter topic. Borrowed. */
 const char *sw_producer_dlq_topic(const sw_producer_t *self);
 

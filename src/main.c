@@ -15,6 +15,9 @@ static const struct {
 } commands[] = {
     {"publish", sw_cmd_publish,
      "read events (JSON lines or CSV), validate, produce them to Kafka"},
+    {"run", sw_cmd_run,
+     "the ingest worker: Kafka events -> windows -> detectors -> Redis "
+     "alerts"},
     {"backtest", sw_cmd_backtest,
      "run the detectors over past events, print the alerts as JSON lines"},
 };

@@ -14,5 +14,6 @@ enum {
 
 int sw_cmd_publish(int argc, char **argv);
 int sw_cmd_backtest(int argc, char **argv);
+int sw_cmd_run(int argc, char **argv);
 
 #endif

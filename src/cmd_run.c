@@ -1,0 +1,1643 @@
+/*
+ * surgewatch run: the ingest worker. A member of a Kafka consumer group on
+ * the events topic; every event of its partitions goes through the
+ * detection core, every rejected payload to the dead-letter topic, every
+ * alert transition to the Redis alert log.
+ *
+ * Exactly-once effect. Each partition's detection state is checkpointed
+ * to Redis together with the offset of the next event to read, in one
+ * value (ingest/sw_checkpoint). A worker that is assigned a partition
+ * loads its checkpoint and starts reading at that offset, so a crash
+ * replays at most the events since the last checkpoint. The replay gives
+ * the same transitions (the core is deterministic, alert ids come from the
+ * data) and the alert log ignores a transition it already holds. For that
+ * to hold, a checkpoint is only written when every alert before it is in
+ * the log and every dead letter before it is acknowledged by the broker.
+ *
+ * Redis unreachable: consumption pauses (the group membership is kept),
+ * reconnection is retried with a growing delay, and reading resumes at the
+ * first event not yet processed. SIGTERM/SIGINT: the current batch is
+ * finished, every partition checkpointed, offsets committed, the group
+ * left.
+ */
+#include "sw_alert_log.h"
+#include "sw_checkpoint.h"
+#include "sw_cmd.h"
+#include "sw_cmd_common.h"
+#include "sw_config.h"
+#include "sw_engine.h"
+#include "sw_err.h"
+#include "sw_event.h"
+#include "sw_http.h"
+#include "sw_log.h"
+#include "sw_producer.h"
+#include "sw_redis.h"
+#include "sw_settings.h"
+#include "sw_time.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MOD "run"
+#define BATCH 1024
+#define ALERT_CHUNK 500
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+static const char help[] =
+    "usage: surgewatch run [OPTIONS]\n"
+    "\n"
+    "The ingest worker: joins a Kafka consumer group on the events topic,\n"
+    "counts each event in the windows of its border section, runs the\n"
+    "detectors, and writes every alert transition to the Redis alert log.\n"
+    "Rejected payloads go to the dead-letter topic with their reason.\n"
+    "Start as many workers (on as many machines) as the topic has\n"
+    "partitions: they share the partitions, and a partition's detection\n"
+    "state moves with it through Redis checkpoints.\n"
+    "\n"
+    "Kafka:\n" SW_KAFKA_OPTIONS_HELP
+    "  -g, --group NAME         consumer group ([worker] group, env\n"
+    "                           SURGEWATCH_GROUP; default surgewatch)\n"
+    "      --dlq-topic NAME     dead-letter topic ([worker] dlq_topic, env\n"
+    "                           SURGEWATCH_DLQ_TOPIC; default TOPIC.dlq)\n"
+    "\n"
+    "Redis:\n"
+    "  -r, --redis URL          redis://[[user]:password@]host[:port][/db]\n"
+    "                           ([redis] url, env SURGEWATCH_REDIS_URL;\n"
+    "                           default redis://127.0.0.1:6379)\n"
+    "      --redis-prefix P     key prefix ([redis] prefix, env\n"
+    "                           SURGEWATCH_REDIS_PREFIX; default sw)\n"
+    "      --redis-timeout DUR  connect and command timeout ([redis]\n"
+    "                           timeout, env SURGEWATCH_REDIS_TIMEOUT;\n"
+    "                           default 2s)\n"
+    "\n"
+    "Worker:\n"
+    "      --checkpoint-events N   checkpoint a partition after N events\n"
+    "                           ([worker] checkpoint_events, env\n"
+    "                           SURGEWATCH_CHECKPOINT_EVENTS; default 200000)\n"
+    "      --checkpoint-interval DUR  ... or after DUR, whichever comes\n"
+    "                           first ([worker] checkpoint_interval, env\n"
+    "                           SURGEWATCH_CHECKPOINT_INTERVAL; default 5s)\n"
+    "  -m, --metrics HOST:PORT  serve /metrics (Prometheus) and /healthz;\n"
+    "                           'off' to disable ([worker] metrics, env\n"
+    "                           SURGEWATCH_METRICS; default 127.0.0.1:9464)\n"
+    "      --log-level LEVEL    error, warn, info or debug ([worker]\n"
+    "                           log_level, env SURGEWATCH_LOG_LEVEL;\n"
+    "                           default info)\n"
+    "      --check-config       check every setting, print them with where\n"
+    "                           each came from, and exit\n"
+    "  -h, --help               this text\n"
+    "\n"
+    "The detection settings ([windows], [alerts], [detectors], [section\n"
+    "...]) come from the config file, as for `surgewatch backtest`.\n"
+    "Later sources win: defaults, config file, environment, flags.\n"
+    "\n"
+    "Log lines go to standard error: time, level, module, message with\n"
+    "key=value fields.\n"
+    "\n"
+    "Exit status: 0 stopped by SIGTERM/SIGINT after checkpointing;\n"
+    "1 a fatal Kafka error; 2 bad options or configuration.\n"
+    "\n"
+    "Example:\n"
+    "  surgewatch run -c /etc/surgewatch.ini -b kafka1:9092,kafka2:9092 \\\n"
+    "      -r redis://surgewatch:secret@redis:6379/0 -m 0.0.0.0:9464\n";
+
+/* ---------------------------------------------------------- settings */
+
+enum {
+    S_GROUP,
+    S_DLQ_TOPIC,
+    S_CKPT_EVENTS,
+    S_CKPT_INTERVAL,
+    S_METRICS,
+    S_LOG_LEVEL,
+    S_REDIS_URL,
+    S_REDIS_PREFIX,
+    S_REDIS_TIMEOUT,
+    S__COUNT
+};
+
+static const struct {
+    const char *section, *key, *env, *flag, *def;
+} spec[S__COUNT] = {
+    [S_GROUP] = {"worker", "group", "SURGEWATCH_GROUP", "--group",
+                 "surgewatch"},
+    [S_DLQ_TOPIC] = {"worker", "dlq_topic", "SURGEWATCH_DLQ_TOPIC",
+                     "--dlq-topic", ""},
+    [S_CKPT_EVENTS] = {"worker", "checkpoint_events",
+                       "SURGEWATCH_CHECKPOINT_EVENTS", "--checkpoint-events",
+                       "200000"},
+    [S_CKPT_INTERVAL] = {"worker", "checkpoint_interval",
+                         "SURGEWATCH_CHECKPOINT_INTERVAL",
+                         "--checkpoint-interval", "5s"},
+    [S_METRICS] = {"worker", "metrics", "SURGEWATCH_METRICS", "--metrics",
+                   "127.0.0.1:9464"},
+    [S_LOG_LEVEL] = {"worker", "log_level", "SURGEWATCH_LOG_LEVEL",
+                     "--log-level", "info"},
+    [S_REDIS_URL] = {"redis", "url", "SURGEWATCH_REDIS_URL", "--redis",
+                     "redis://127.0.0.1:6379"},
+    [S_REDIS_PREFIX] = {"redis", "prefix", "SURGEWATCH_REDIS_PREFIX",
+                        "--redis-prefix", "sw"},
+    [S_REDIS_TIMEOUT] = {"redis", "timeout", "SURGEWATCH_REDIS_TIMEOUT",
+                         "--redis-timeout", "2s"},
+};
+
+typedef struct setting {
+    char value[512];
+    char origin[320];
+} setting_t;
+
+typedef struct run_conf {
+    setting_t s[S__COUNT];
+    char group[256];
+    char dlq_topic[256];
+    uint64_t ckpt_events;
+    int64_t ckpt_interval_ms;
+    int metrics_off;
+    int log_level;
+    int redis_timeout_ms;
+} run_conf_t;
+
+static void set_value(setting_t *s, const char *v, const char *origin)
+{
+    snprintf(s->value, sizeof(s->value), "%s", v);
+    snprintf(s->origin, sizeof(s->origin), "%s", origin);
+}
+
+/* "[worker] key (origin)": where a bad value came from. */
+static void bad(const run_conf_t *c, int i, const char *why)
+{
+    fprintf(stderr, "surgewatch run: %s = '%s' (%s, or [%s] %s, or %s): %s\n",
+            spec[i].flag, c->s[i].value, c->s[i].origin, spec[i].section,
+            spec[i].key, spec[i].env, why);
+}
+
+static int name_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= max &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789._-") == n;
+}
+
+/* Reads [worker] and [redis] of the config file (unknown keys are
+ * errors), then the environment; flags were stored before. Validates. */
+static int resolve_run_conf(run_conf_t *c, const sw_config_t *cfg,
+                            const char *flags[S__COUNT])
+{
+    for (int i = 0; i < S__COUNT; i++)
+        set_value(&c->s[i], spec[i].def, "default");
+    for (size_t k = 0; cfg && k < cfg->n; k++) {
+        const sw_config_entry_t *e = &cfg->e[k];
+        int is_w = strcmp(e->section, "worker") == 0;
+        int is_r = strcmp(e->section, "redis") == 0;
+        if (!is_w && !is_r)
+            continue;
+        int found = -1;
+        for (int i = 0; i < S__COUNT; i++)
+            if (strcmp(spec[i].section, e->section) == 0 &&
+                strcmp(spec[i].key, e->key) == 0)
+                found = i;
+        if (found < 0) {
+            fprintf(stderr,
+                    "surgewatch run: %s:%d: [%s] %s: unknown key (accepted: "
+                    "%s)\n",
+                    cfg->path, e->line, e->section, e->key,
+                    is_w ? "group, dlq_topic, checkpoint_events, "
+                           "checkpoint_interval, metrics, log_level"
+                         : "url, prefix, timeout");
+            return -1;
+        }
+        char origin[320];
+        snprintf(origin, sizeof(origin), "%s:%d", cfg->path, e->line);
+        set_value(&c->s[found], e->value, origin);
+    }
+    for (int i = 0; i < S__COUNT; i++) {
+        const char *v = getenv(spec[i].env);
+        if (v && *v)
+            set_value(&c->s[i], v, "environment");
+        if (flags[i])
+            set_value(&c->s[i], flags[i], "command line");
+    }
+
+    if (!name_ok(c->s[S_GROUP].value, 200)) {
+        bad(c, S_GROUP,
+            "not a group name (accepted: 1..200 of "
+            "[A-Za-z0-9._-])");
+        return -1;
+    }
+    snprintf(c->group, sizeof(c->group), "%s", c->s[S_GROUP].value);
+    if (c->s[S_DLQ_TOPIC].value[0] && !name_ok(c->s[S_DLQ_TOPIC].value, 200)) {
+        bad(c, S_DLQ_TOPIC,
+            "not a topic name (accepted: 1..200 of "
+            "[A-Za-z0-9._-]; empty = TOPIC.dlq)");
+        return -1;
+    }
+    snprintf(c->dlq_topic, sizeof(c->dlq_topic), "%s", c->s[S_DLQ_TOPIC].value);
+    char *end;
+    errno = 0;
+    unsigned long long ne = strtoull(c->s[S_CKPT_EVENTS].value, &end, 10);
+    if (errno || end == c->s[S_CKPT_EVENTS].value || *end || ne < 1 ||
+        ne > 100000000 || c->s[S_CKPT_EVENTS].value[0] == '-') {
+        bad(c, S_CKPT_EVENTS, "not a whole number in 1..100000000");
+        return -1;
+    }
+    c->ckpt_events = ne;
+    if (sw_parse_duration(c->s[S_CKPT_INTERVAL].value, &c->ckpt_interval_ms) ||
+        c->ckpt_interval_ms < 100 || c->ckpt_interval_ms > 3600000) {
+        bad(c, S_CKPT_INTERVAL, "not a duration in 100ms..1h (e.g. 5s)");
+        return -1;
+    }
+    c->metrics_off = strcmp(c->s[S_METRICS].value, "off") == 0;
+    if (sw_log_level_parse(c->s[S_LOG_LEVEL].value, &c->log_level)) {
+        bad(c, S_LOG_LEVEL,
+            "unknown level (accepted: error, warn, info, "
+            "debug)");
+        return -1;
+    }
+    if (!sw_redis_url_valid(c->s[S_REDIS_URL].value)) {
+        bad(c, S_REDIS_URL,
+            "not a Redis URL (accepted: "
+            "redis://[[user]:password@]host[:port][/db])");
+        return -1;
+    }
+    size_t pl = strlen(c->s[S_REDIS_PREFIX].value);
+    if (pl < 1 || pl > 64 || strpbrk(c->s[S_REDIS_PREFIX].value, " \t\r\n")) {
+        bad(c, S_REDIS_PREFIX,
+            "bad key prefix (accepted: 1..64 characters "
+            "without spaces)");
+        return -1;
+    }
+    int64_t to;
+    if (sw_parse_duration(c->s[S_REDIS_TIMEOUT].value, &to) || to < 100 ||
+        to > 60000) {
+        bad(c, S_REDIS_TIMEOUT, "not a duration in 100ms..60s (e.g. 2s)");
+        return -1;
+    }
+    c->redis_timeout_ms = (int)to;
+    return 0;
+}
+
+/* The URL with its password replaced by "***", for logs. */
+static void redact_url(const char *url, char *out, size_t cap)
+{
+    const char *at = strrchr(url, '@');
+    const char *colon = at ? memchr(url + 8, ':', (size_t)(at - url - 8)) : 0;
+    size_t n = strlen(url);
+    if (strncmp(url, "redis://", 8) != 0 || at == NULL || colon == NULL) {
+        if (n >= cap)
+            n = cap - 1;
+        memcpy(out, url, n);
+        out[n] = '\0';
+        return;
+    }
+    size_t head = (size_t)(colon - url), tail = strlen(at);
+    if (head + 4 + tail >= cap) {
+        snprintf(out, cap, "(a long URL)");
+        return;
+    }
+    memcpy(out, url, head);
+    memcpy(out + head, ":***", 4);
+    memcpy(out + head + 4, at, tail + 1);
+}
+
+/* ------------------------------------------------------------ worker */
+
+typedef struct part_state {
+    int owned;  /* assigned to this worker */
+    int ready;  /* its checkpoint is loaded and reading starts from it */
+    int paused; /* paused by us (Redis down, or waiting for its state) */
+    int dirty;  /* state changed since the last checkpoint */
+    int64_t next_offset;  /* the next offset to process; -1: from the start */
+    int64_t ckpt_offset;  /* the offset of the last checkpoint, or -1 */
+    int64_t ckpt_wall_ms; /* when it was written (or loaded) */
+    int64_t assigned_ms;
+    uint64_t since_ckpt; /* events since the last checkpoint */
+    int64_t last_event_ms;
+    int64_t high; /* the end offset last seen, -1 unknown */
+    uint64_t consumed;
+} part_state_t;
+
+typedef struct metrics {
+    uint64_t consumed, counted, duplicates, skipped;
+    uint64_t rejected[SW_REASON__COUNT];
+    uint64_t dlq_failed;
+    uint64_t alerts[3];
+    uint64_t alert_writes;
+    uint64_t ckpt_count, ckpt_failed, ckpt_load_errors;
+    double ckpt_last_s, ckpt_sum_s;
+    uint64_t ckpt_last_bytes;
+    uint64_t redis_errors, kafka_errors;
+    uint64_t rebalances;
+} metrics_t;
+
+typedef struct worker {
+    run_conf_t conf;
+    sw_settings_t settings;
+    char topic[256];
+    char redis_url_shown[600];
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue;
+    sw_producer_t *dlq;
+    sw_engine_t *engine;
+    sw_alert_log_t *log;
+    sw_checkpoint_store_t *store;
+    sw_http_t *http;
+
+    part_state_t *parts;
+    size_t nparts;
+
+    /* alert transitions not yet in the log */
+    sw_alert_t *pending;
+    size_t npending, pending_cap;
+    int oom;
+
+    int redis_down;
+    int64_t redis_down_since, redis_retry_at;
+    int redis_backoff;
+    char redis_error[256];
+    int64_t redis_logged_ms;
+
+    int kafka_down;
+    int64_t kafka_down_since;
+    char kafka_error[256];
+    int64_t kafka_logged_ms;
+    int fatal;
+
+    metrics_t m;
+    int64_t started_ms;
+    char *mbuf;
+    size_t mcap;
+} worker_t;
+
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested++;
+}
+
+static part_state_t *part_get(worker_t *w, int32_t p)
+{
+    if (p < 0)
+        return NULL;
+    if ((size_t)p >= w->nparts) {
+        size_t n = (size_t)p + 1;
+        part_state_t *np = realloc(w->parts, n * sizeof(*np));
+        if (np == NULL)
+            return NULL;
+        for (size_t i = w->nparts; i < n; i++) {
+            memset(&np[i], 0, sizeof(np[i]));
+            np[i].next_offset = np[i].ckpt_offset = np[i].high = -1;
+        }
+        w->parts = np;
+        w->nparts = n;
+    }
+    return &w->parts[p];
+}
+
+static void on_alert(void *opaque, const sw_alert_t *a)
+{
+    worker_t *w = opaque;
+    if (w->npending == w->pending_cap) {
+        size_t cap = w->pending_cap ? w->pending_cap * 2 : 1024;
+        sw_alert_t *np = realloc(w->pending, cap * sizeof(*np));
+        if (np == NULL) {
+            w->oom = 1; /* reported and fatal: an alert would be lost */
+            return;
+        }
+        w->pending = np;
+        w->pending_cap = cap;
+    }
+    w->pending[w->npending++] = *a;
+}
+
+/* -------------------------------------------------------------- Kafka */
+
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                         const char *buf)
+{
+    (void)rk;
+    sw_log_level_t l = level <= 3   ? SW_LOG_ERROR
+                       : level == 4 ? SW_LOG_WARN
+                       : level <= 6 ? SW_LOG_INFO
+                                    : SW_LOG_DEBUG;
+    SW_LOG(l, "kafka", "%s: %s", fac, buf);
+}
+
+static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
+                           void *opaque)
+{
+    worker_t *w = opaque;
+    w->m.kafka_errors++;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char fe[256];
+        rd_kafka_fatal_error(rk, fe, sizeof(fe));
+        SW_ERROR(MOD, "fatal Kafka error: %s", fe);
+        w->fatal = 1;
+        return;
+    }
+    int64_t now = sw_clock_now_ms();
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && !w->kafka_down) {
+        w->kafka_down = 1;
+        w->kafka_down_since = now;
+    }
+    snprintf(w->kafka_error, sizeof(w->kafka_error), "%s: %s",
+             rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+    /* librdkafka retries by itself; say so at most every 10 s */
+    if (now - w->kafka_logged_ms >= 10000) {
+        w->kafka_logged_ms = now;
+        SW_WARN(MOD, "kafka error=%s reason=\"%s\" (librdkafka retries)",
+                rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+    }
+}
+
+static rd_kafka_topic_partition_list_t *owned_list(worker_t *w, int ready)
+{
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new((int)w->nparts + 1);
+    for (size_t i = 0; i < w->nparts; i++)
+        if (w->parts[i].owned && (!ready || w->parts[i].ready))
+            rd_kafka_topic_partition_list_add(l, w->topic, (int32_t)i);
+    return l;
+}
+
+static void commit_offsets(worker_t *w, int32_t only, int async)
+{
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new((int)w->nparts + 1);
+    for (size_t i = 0; i < w->nparts; i++) {
+        part_state_t *ps = &w->parts[i];
+        if (ps->ckpt_offset < 0 || (only >= 0 && (int32_t)i != only))
+            continue;
+        rd_kafka_topic_partition_list_add(l, w->topic, (int32_t)i)->offset =
+            ps->ckpt_offset;
+    }
+    if (l->cnt) {
+        rd_kafka_resp_err_t e = rd_kafka_commit(w->rk, l, async);
+        if (e)
+            SW_DEBUG(MOD, "commit error=%s", rd_kafka_err2name(e));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* -------------------------------------------------------------- Redis */
+
+static void redis_close(worker_t *w)
+{
+    sw_alert_log_destroy(&w->log);
+    sw_checkpoint_store_destroy(&w->store);
+}
+
+static int redis_open(worker_t *w, char *err, size_t errsz)
+{
+    if (w->log == NULL)
+        w->log = sw_alert_log_new(w->conf.s[S_REDIS_URL].value,
+                                  w->conf.s[S_REDIS_PREFIX].value,
+                                  w->conf.redis_timeout_ms, err, errsz);
+    if (w->log && w->store == NULL)
+        w->store = sw_checkpoint_store_new(
+            w->conf.s[S_REDIS_URL].value, w->conf.s[S_REDIS_PREFIX].value,
+            w->conf.redis_timeout_ms, err, errsz);
+    if (w->log == NULL || w->store == NULL) {
+        redis_close(w);
+        return -1;
+    }
+    return 0;
+}
+
+static void pause_all(worker_t *w)
+{
+    rd_kafka_topic_partition_list_t *l = owned_list(w, 0);
+    if (l->cnt)
+        rd_kafka_pause_partitions(w->rk, l);
+    for (int i = 0; i < l->cnt; i++)
+        w->parts[l->elems[i].partition].paused = 1;
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Redis failed: close the connections, pause reading, retry later. */
+static void redis_failed(worker_t *w, const char *what, const char *err)
+{
+    int64_t now = sw_clock_now_ms();
+    w->m.redis_errors++;
+    snprintf(w->redis_error, sizeof(w->redis_error), "%s: %s", what, err);
+    redis_close(w);
+    if (!w->redis_down) {
+        w->redis_down = 1;
+        w->redis_down_since = now;
+        w->redis_backoff = BACKOFF_MIN_MS;
+        w->redis_logged_ms = now;
+        SW_WARN(MOD,
+                "redis unreachable url=%s error=\"%s: %s\"; pausing "
+                "consumption, retrying",
+                w->redis_url_shown, what, err);
+    } else {
+        w->redis_backoff *= 2;
+        if (w->redis_backoff > BACKOFF_MAX_MS)
+            w->redis_backoff = BACKOFF_MAX_MS;
+        if (now - w->redis_logged_ms >= 30000) {
+            w->redis_logged_ms = now;
+            SW_WARN(MOD, "redis still unreachable for %llds error=\"%s: %s\"",
+                    (long long)((now - w->redis_down_since) / 1000), what, err);
+        }
+    }
+    w->redis_retry_at = now + w->redis_backoff;
+    pause_all(w);
+}
+
+/* Writes the pending transitions to the alert log. 0, or -1 (Redis). */
+static int flush_alerts(worker_t *w)
+{
+    if (w->npending == 0)
+        return 0;
+    if (w->redis_down || w->log == NULL)
+        return -1;
+    char err[256];
+    for (size_t off = 0; off < w->npending; off += ALERT_CHUNK) {
+        size_t n = w->npending - off;
+        if (n > ALERT_CHUNK)
+            n = ALERT_CHUNK;
+        if (sw_alert_log_write(w->log, w->pending + off, n, NULL, err,
+                               sizeof(err)) != 0) {
+            /* the chunks before are written; writing them again is
+             * harmless, so keep it simple: keep them all */
+            redis_failed(w, "alert log", err);
+            return -1;
+        }
+        w->m.alert_writes++;
+    }
+    for (size_t i = 0; i < w->npending; i++)
+        w->m.alerts[w->pending[i].state]++;
+    w->npending = 0;
+    return 0;
+}
+
+/* --------------------------------------------------------- checkpoints */
+
+/* Saves partition p's state with its offset. 0 saved or nothing to save,
+ * -1 not saved (it will be tried again). */
+static int checkpoint(worker_t *w, int32_t p)
+{
+    part_state_t *ps = &w->parts[p];
+    if (!ps->owned || !ps->ready || !ps->dirty || ps->next_offset < 0)
+        return 0;
+    if (w->redis_down || w->npending || flush_alerts(w))
+        return -1;
+    /* dead letters before this offset must be stored before the offset
+     * moves past them */
+    const sw_producer_stats_t *ds = sw_producer_stats(w->dlq);
+    if (ds->queued != ds->delivered + ds->failed &&
+        sw_producer_flush(w->dlq, 10000) != 0) {
+        w->m.ckpt_failed++;
+        SW_WARN(MOD,
+                "checkpoint skipped partition=%d reason=\"dead letters not "
+                "acknowledged by the broker: %s\"",
+                p, ds->last_error[0] ? ds->last_error : "timeout");
+        return -1;
+    }
+    int64_t t0 = sw_clock_mono_ns();
+    size_t len;
+    void *state = sw_engine_save(w->engine, p, &len);
+    if (state == NULL) {
+        w->m.ckpt_failed++;
+        SW_ERROR(MOD, "checkpoint partition=%d error=\"out of memory\"", p);
+        return -1;
+    }
+    char err[256];
+    int64_t now = sw_clock_now_ms();
+    int rc = sw_checkpoint_save(w->store, w->topic, p, ps->next_offset, now,
+                                state, len, err, sizeof(err));
+    free(state);
+    if (rc != 0) {
+        w->m.ckpt_failed++;
+        redis_failed(w, "checkpoint", err);
+        return -1;
+    }
+    double secs = (double)(sw_clock_mono_ns() - t0) / 1e9;
+    w->m.ckpt_count++;
+    w->m.ckpt_last_s = secs;
+    w->m.ckpt_sum_s += secs;
+    w->m.ckpt_last_bytes = len;
+    ps->ckpt_offset = ps->next_offset;
+    ps->ckpt_wall_ms = now;
+    ps->dirty = 0;
+    ps->since_ckpt = 0;
+    SW_DEBUG(MOD, "checkpoint partition=%d offset=%lld bytes=%zu ms=%.1f", p,
+             (long long)ps->ckpt_offset, len, secs * 1e3);
+    return 0;
+}
+
+static void checkpoint_all(worker_t *w, int force)
+{
+    int64_t now = sw_clock_now_ms();
+    int any = 0;
+    for (size_t i = 0; i < w->nparts && !w->redis_down; i++) {
+        part_state_t *ps = &w->parts[i];
+        if (!ps->owned || !ps->ready || !ps->dirty)
+            continue;
+        if (force || ps->since_ckpt >= w->conf.ckpt_events ||
+            now - ps->ckpt_wall_ms >= w->conf.ckpt_interval_ms) {
+            if (checkpoint(w, (int32_t)i) == 0)
+                any = 1;
+        }
+    }
+    if (any)
+        commit_offsets(w, -1, !force);
+}
+
+/* load_state(): Redis is unreachable, the partition waits */
+#define LOAD_WAIT INT64_MIN
+
+/* Loads partition p's checkpoint into the engine. Returns the offset to
+ * start from (>= 0, or RD_KAFKA_OFFSET_BEGINNING), or LOAD_WAIT. */
+static int64_t load_state(worker_t *w, int32_t p)
+{
+    part_state_t *ps = &w->parts[p];
+    char err[256];
+    if (w->redis_down || w->store == NULL)
+        return LOAD_WAIT;
+    int64_t offset, saved;
+    void *state = NULL;
+    size_t len;
+    int rc = sw_checkpoint_load(w->store, w->topic, p, &offset, &saved, &state,
+                                &len, err, sizeof(err));
+    if (rc == SW_ERR_REDIS) {
+        redis_failed(w, "checkpoint load", err);
+        return LOAD_WAIT;
+    }
+    int64_t now = sw_clock_now_ms();
+    if (rc == 1 &&
+        sw_engine_load(w->engine, p, state, len, err, sizeof(err)) == 0) {
+        free(state);
+        ps->next_offset = ps->ckpt_offset = offset;
+        ps->ckpt_wall_ms = now;
+        SW_INFO(MOD,
+                "partition loaded topic=%s partition=%d offset=%lld "
+                "checkpoint_age_s=%lld bytes=%zu",
+                w->topic, p, (long long)offset,
+                (long long)((now - saved) / 1000), len);
+        return offset;
+    }
+    free(state);
+    sw_engine_drop(w->engine, p);
+    if (rc == 1 || rc == SW_ERR_PARSE) {
+        /* a checkpoint this build cannot use (another bucket size, a
+         * corrupt value): start over from the oldest event kept */
+        w->m.ckpt_load_errors++;
+        SW_ERROR(MOD,
+                 "checkpoint unusable topic=%s partition=%d error=\"%s\"; "
+                 "reading the partition from its beginning",
+                 w->topic, p, err);
+    } else {
+        SW_INFO(MOD,
+                "partition has no checkpoint topic=%s partition=%d; reading "
+                "from its beginning",
+                w->topic, p);
+    }
+    ps->next_offset = ps->ckpt_offset = -1;
+    ps->ckpt_wall_ms = now;
+    return RD_KAFKA_OFFSET_BEGINNING;
+}
+
+/* Partitions waiting for their state, and partitions paused while Redis
+ * was down: load what is missing, seek each to its next offset, resume. */
+static void resume_all(worker_t *w)
+{
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new((int)w->nparts + 1);
+    for (size_t i = 0; i < w->nparts && !w->redis_down; i++) {
+        part_state_t *ps = &w->parts[i];
+        if (!ps->owned || !ps->paused)
+            continue;
+        if (!ps->ready) {
+            int64_t off = load_state(w, (int32_t)i);
+            if (off == LOAD_WAIT)
+                break;
+            ps->ready = 1;
+        }
+        rd_kafka_topic_partition_list_add(l, w->topic, (int32_t)i)->offset =
+            ps->next_offset >= 0 ? ps->next_offset : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    if (!w->redis_down && l->cnt) {
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(w->rk, l, 5000);
+        if (e) {
+            SW_WARN(MOD, "seek error=\"%s\"", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+        rd_kafka_resume_partitions(w->rk, l);
+        for (int i = 0; i < l->cnt; i++)
+            w->parts[l->elems[i].partition].paused = 0;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void redis_retry(worker_t *w)
+{
+    int64_t now = sw_clock_now_ms();
+    if (now < w->redis_retry_at)
+        return;
+    char err[256];
+    if (redis_open(w, err, sizeof(err)) != 0) {
+        redis_failed(w, "connect", err);
+        return;
+    }
+    w->redis_down = 0;
+    if (flush_alerts(w) != 0)
+        return;
+    SW_INFO(MOD, "redis reachable again url=%s after_s=%lld; resuming",
+            w->redis_url_shown,
+            (long long)((now - w->redis_down_since) / 1000));
+    resume_all(w);
+}
+
+/* ---------------------------------------------------------- rebalance */
+
+static void on_assign(worker_t *w, rd_kafka_topic_partition_list_t *parts)
+{
+    int64_t now = sw_clock_now_ms();
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        part_state_t *ps = part_get(w, tp->partition);
+        if (ps == NULL) {
+            SW_ERROR(MOD, "out of memory on assignment");
+            w->fatal = 1;
+            return;
+        }
+        memset(ps, 0, sizeof(*ps));
+        ps->next_offset = ps->ckpt_offset = ps->high = -1;
+        ps->owned = 1;
+        ps->assigned_ms = ps->last_event_ms = now;
+        int64_t off = load_state(w, tp->partition);
+        if (off == LOAD_WAIT) {
+            /* Redis is down: read nothing until the state is loaded */
+            ps->paused = 1;
+            SW_WARN(MOD,
+                    "partition assigned topic=%s partition=%d; waiting for "
+                    "Redis to load its checkpoint",
+                    w->topic, tp->partition);
+        } else {
+            ps->ready = 1;
+            tp->offset = off;
+        }
+    }
+}
+
+static void on_revoke(worker_t *w, rd_kafka_topic_partition_list_t *parts,
+                      int lost)
+{
+    if (!lost)
+        flush_alerts(w);
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        part_state_t *ps = part_get(w, p);
+        if (ps == NULL || !ps->owned)
+            continue;
+        int saved = 0;
+        if (!lost && checkpoint(w, p) == 0) {
+            saved = 1;
+            commit_offsets(w, p, 1);
+        }
+        SW_INFO(MOD,
+                "partition %s topic=%s partition=%d offset=%lld "
+                "checkpointed=%s",
+                lost ? "lost" : "revoked", w->topic, p,
+                (long long)ps->next_offset,
+                saved ? "yes"
+                      : "no (the next owner replays from the last "
+                        "checkpoint)");
+        sw_engine_drop(w->engine, p);
+        memset(ps, 0, sizeof(*ps));
+        ps->next_offset = ps->ckpt_offset = ps->high = -1;
+    }
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    worker_t *w = opaque;
+    int cooperative =
+        strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    rd_kafka_error_t *e = NULL;
+    w->m.rebalances++;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        on_assign(w, parts);
+        if (cooperative)
+            e = rd_kafka_incremental_assign(rk, parts);
+        else
+            rd_kafka_assign(rk, parts);
+        /* partitions waiting for Redis stay paused */
+        rd_kafka_topic_partition_list_t *wait =
+            rd_kafka_topic_partition_list_new(parts->cnt);
+        for (int i = 0; i < parts->cnt; i++)
+            if (!w->parts[parts->elems[i].partition].ready)
+                rd_kafka_topic_partition_list_add(wait, w->topic,
+                                                  parts->elems[i].partition);
+        if (wait->cnt)
+            rd_kafka_pause_partitions(rk, wait);
+        rd_kafka_topic_partition_list_destroy(wait);
+    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        on_revoke(w, parts, rd_kafka_assignment_lost(rk));
+        if (cooperative)
+            e = rd_kafka_incremental_unassign(rk, parts);
+        else
+            rd_kafka_assign(rk, NULL);
+    } else {
+        SW_ERROR(MOD, "rebalance error=%s", rd_kafka_err2name(err));
+        rd_kafka_assign(rk, NULL);
+    }
+    if (e) {
+        SW_ERROR(MOD, "rebalance error=\"%s\"", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+    int n = 0;
+    for (size_t i = 0; i < w->nparts; i++)
+        n += w->parts[i].owned;
+    SW_INFO(MOD, "rebalance %s partitions=%d owned=%d",
+            err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? "assigned"
+                                                        : "revoked",
+            parts->cnt, n);
+}
+
+/* ------------------------------------------------------------ events */
+
+static void reject(worker_t *w, const rd_kafka_message_t *m, sw_reason_t r,
+                   const char *detail)
+{
+    w->m.rejected[r]++;
+    char err[256];
+    if (sw_dlq_send(w->dlq, m->key, m->key_len, m->payload ? m->payload : "",
+                    m->len, sw_reason_name(r), detail, w->topic, m->partition,
+                    m->offset, 10000, err, sizeof(err)) != 0) {
+        w->m.dlq_failed++;
+        SW_ERROR(MOD,
+                 "dead letter not sent partition=%d offset=%lld reason=%s "
+                 "error=\"%s\"",
+                 m->partition, (long long)m->offset, sw_reason_name(r), err);
+    }
+}
+
+typedef struct batch {
+    rd_kafka_message_t *msgs[BATCH];
+    sw_event_t evs[BATCH];
+    const sw_event_t *evp[BATCH];
+    int idx[BATCH];
+    sw_reason_t res[BATCH];
+} batch_t;
+
+/* Messages [i, j) are of one partition. */
+static void process_run(worker_t *w, batch_t *b, size_t i, size_t j,
+                        int64_t now)
+{
+    int32_t p = b->msgs[i]->partition;
+    part_state_t *ps = part_get(w, p);
+    if (ps == NULL || !ps->owned || !ps->ready || ps->paused) {
+        w->m.skipped += j - i; /* read again after the seek on resume */
+        return;
+    }
+    size_t ne = 0;
+    sw_event_err_t err;
+    for (size_t k = i; k < j; k++) {
+        const rd_kafka_message_t *m = b->msgs[k];
+        if (m->offset < ps->next_offset) {
+            w->m.skipped++; /* already processed (a re-fetch) */
+            continue;
+        }
+        ps->next_offset = m->offset + 1;
+        ps->consumed++;
+        w->m.consumed++;
+        if (sw_event_decode_msgpack(m->payload ? m->payload : "", m->len, now,
+                                    &b->evs[ne], &err) == 0) {
+            b->evp[ne] = &b->evs[ne];
+            b->idx[ne++] = (int)k;
+        } else {
+            reject(w, m, err.reason, err.msg);
+        }
+    }
+    if (ne) {
+        sw_engine_push_batch(w->engine, p, b->evp, ne, b->res);
+        for (size_t k = 0; k < ne; k++) {
+            if (b->res[k] == SW_REASON_NONE)
+                continue;
+            const rd_kafka_message_t *m = b->msgs[b->idx[k]];
+            char detail[192];
+            if (b->res[k] == SW_REASON_LATE)
+                snprintf(detail, sizeof(detail),
+                         "ts: older than the watermark of partition %d "
+                         "minus the lateness (%lld ms)",
+                         p, (long long)w->settings.engine.lateness_ms);
+            else
+                snprintf(detail, sizeof(detail), "section: %s",
+                         sw_reason_desc(b->res[k]));
+            reject(w, m, b->res[k], detail);
+        }
+    }
+    ps->since_ckpt += j - i;
+    ps->dirty = 1;
+    ps->last_event_ms = now;
+}
+
+static void handle_error(worker_t *w, const rd_kafka_message_t *m)
+{
+    w->m.kafka_errors++;
+    int64_t now = sw_clock_now_ms();
+    if (now - w->kafka_logged_ms < 10000)
+        return;
+    w->kafka_logged_ms = now;
+    if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+        m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
+        SW_WARN(MOD, "topic %s does not exist (yet); waiting for it", w->topic);
+    else
+        SW_WARN(MOD, "kafka error=%s reason=\"%s\"", rd_kafka_err2name(m->err),
+                rd_kafka_message_errstr(m));
+}
+
+/* The idle rule of [windows] idle: a partition that has been read to its
+ * end and has had no event for `idle` has its watermark follow the wall
+ * clock. Only caught-up partitions: a backlog is not idleness. */
+static void idle_tick(worker_t *w, int64_t now)
+{
+    int64_t idle = w->settings.engine.idle_ms;
+    if (idle <= 0 || w->redis_down)
+        return;
+    for (size_t i = 0; i < w->nparts; i++) {
+        part_state_t *ps = &w->parts[i];
+        if (!ps->owned || !ps->ready || ps->paused || ps->high < 0 ||
+            ps->next_offset < ps->high || now - ps->last_event_ms < idle)
+            continue;
+        int64_t wm = sw_engine_watermark(w->engine, (int32_t)i);
+        if (wm != INT64_MIN && wm < now - idle) {
+            sw_engine_advance(w->engine, (int32_t)i, now - idle);
+            ps->dirty = 1;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ metrics */
+
+static void mprintf(worker_t *w, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void mprintf(worker_t *w, size_t *len, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(w->mbuf + *len, w->mcap - *len, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if ((size_t)n < w->mcap - *len) {
+            *len += (size_t)n;
+            return;
+        }
+        size_t cap = w->mcap * 2 + (size_t)n;
+        char *nb = realloc(w->mbuf, cap);
+        if (nb == NULL)
+            return;
+        w->mbuf = nb;
+        w->mcap = cap;
+    }
+}
+
+#define COUNTER(name, help, value)                                             \
+    mprintf(w, &len,                                                           \
+            "# HELP surgewatch_" name " " help "\n# TYPE surgewatch_" name     \
+            " counter\nsurgewatch_" name " %llu\n",                            \
+            (unsigned long long)(value))
+#define GAUGE(name, help, fmt, value)                                          \
+    mprintf(w, &len,                                                           \
+            "# HELP surgewatch_" name " " help "\n# TYPE surgewatch_" name     \
+            " gauge\nsurgewatch_" name " " fmt "\n",                           \
+            value)
+
+static void update_high(worker_t *w)
+{
+    for (size_t i = 0; i < w->nparts; i++) {
+        part_state_t *ps = &w->parts[i];
+        int64_t lo, hi;
+        if (ps->owned &&
+            rd_kafka_get_watermark_offsets(w->rk, w->topic, (int32_t)i, &lo,
+                                           &hi) == 0 &&
+            hi >= 0)
+            ps->high = hi;
+    }
+}
+
+static void publish_metrics(worker_t *w, int64_t now)
+{
+    if (w->http == NULL)
+        return;
+    size_t len = 0;
+    const sw_engine_stats_t *es = sw_engine_stats(w->engine);
+    w->m.counted = es->events;
+    w->m.duplicates = es->duplicates;
+    COUNTER("events_consumed_total",
+            "Messages read from the events topic and processed.",
+            w->m.consumed);
+    COUNTER("events_counted_total", "Events counted in windows.", w->m.counted);
+    COUNTER("events_duplicate_total",
+            "Re-sent events (same source and id) counted once.",
+            w->m.duplicates);
+    mprintf(w, &len,
+            "# HELP surgewatch_events_rejected_total Messages sent to the "
+            "dead-letter topic, by reason.\n"
+            "# TYPE surgewatch_events_rejected_total counter\n");
+    for (int r = 1; r < SW_REASON__COUNT; r++)
+        mprintf(w, &len,
+                "surgewatch_events_rejected_total{reason=\"%s\"} %llu\n",
+                sw_reason_name((sw_reason_t)r),
+                (unsigned long long)w->m.rejected[r]);
+    COUNTER("dead_letters_failed_total",
+            "Dead letters that could not be queued or delivered.",
+            w->m.dlq_failed + sw_producer_stats(w->dlq)->failed);
+    mprintf(w, &len,
+            "# HELP surgewatch_alerts_total Alert transitions written to the "
+            "alert log, by state.\n# TYPE surgewatch_alerts_total counter\n");
+    for (int s = 0; s < 3; s++)
+        mprintf(w, &len, "surgewatch_alerts_total{state=\"%s\"} %llu\n",
+                sw_alert_state_name((sw_alert_state_t)s),
+                (unsigned long long)w->m.alerts[s]);
+    GAUGE("alerts_pending", "Alert transitions waiting for Redis.", "%zu",
+          w->npending);
+    int owned = 0;
+    int64_t lag_total = 0;
+    mprintf(w, &len,
+            "# HELP surgewatch_consumer_lag_messages Messages in the "
+            "partition after the next one to process.\n"
+            "# TYPE surgewatch_consumer_lag_messages gauge\n");
+    for (size_t i = 0; i < w->nparts; i++) {
+        part_state_t *ps = &w->parts[i];
+        if (!ps->owned)
+            continue;
+        owned++;
+        int64_t lag = -1;
+        if (ps->high >= 0)
+            lag = ps->high - (ps->next_offset >= 0 ? ps->next_offset : 0);
+        if (lag < 0)
+            lag = 0;
+        lag_total += lag;
+        mprintf(w, &len,
+                "surgewatch_consumer_lag_messages{topic=\"%s\",partition="
+                "\"%zu\"} %lld\n",
+                w->topic, i, (long long)lag);
+    }
+    mprintf(w, &len,
+            "# HELP surgewatch_checkpoint_offset The offset stored with the "
+            "partition's last checkpoint (-1: none yet).\n"
+            "# TYPE surgewatch_checkpoint_offset gauge\n");
+    for (size_t i = 0; i < w->nparts; i++)
+        if (w->parts[i].owned)
+            mprintf(w, &len,
+                    "surgewatch_checkpoint_offset{topic=\"%s\",partition="
+                    "\"%zu\"} %lld\n",
+                    w->topic, i, (long long)w->parts[i].ckpt_offset);
+    mprintf(w, &len,
+            "# HELP surgewatch_checkpoint_age_seconds Time since the "
+            "partition's last checkpoint (or its assignment).\n"
+            "# TYPE surgewatch_checkpoint_age_seconds gauge\n");
+    for (size_t i = 0; i < w->nparts; i++)
+        if (w->parts[i].owned)
+            mprintf(w, &len,
+                    "surgewatch_checkpoint_age_seconds{topic=\"%s\","
+                    "partition=\"%zu\"} %.3f\n",
+                    w->topic, i,
+                    (double)(now - w->parts[i].ckpt_wall_ms) / 1e3);
+    mprintf(w, &len,
+            "# HELP surgewatch_watermark_seconds The partition's event-time "
+            "watermark.\n# TYPE surgewatch_watermark_seconds gauge\n");
+    for (size_t i = 0; i < w->nparts; i++) {
+        int64_t wm = sw_engine_watermark(w->engine, (int32_t)i);
+        if (w->parts[i].owned && wm != INT64_MIN)
+            mprintf(w, &len,
+                    "surgewatch_watermark_seconds{topic=\"%s\",partition="
+                    "\"%zu\"} %.3f\n",
+                    w->topic, i, (double)wm / 1e3);
+    }
+    GAUGE("consumer_lag_total", "Sum of the lag of the owned partitions.",
+          "%lld", (long long)lag_total);
+    GAUGE("partitions_owned", "Partitions assigned to this worker.", "%d",
+          owned);
+    COUNTER("checkpoints_total", "Checkpoints written.", w->m.ckpt_count);
+    COUNTER("checkpoints_failed_total", "Checkpoints not written.",
+            w->m.ckpt_failed);
+    COUNTER("checkpoint_load_errors_total",
+            "Checkpoints that could not be used (the partition was read "
+            "from its beginning).",
+            w->m.ckpt_load_errors);
+    GAUGE("checkpoint_duration_seconds",
+          "Duration of the last checkpoint (serialise and write).", "%.6f",
+          w->m.ckpt_last_s);
+    mprintf(w, &len,
+            "# HELP surgewatch_checkpoint_duration_seconds_sum Total time "
+            "spent checkpointing.\n# TYPE "
+            "surgewatch_checkpoint_duration_seconds_sum counter\n"
+            "surgewatch_checkpoint_duration_seconds_sum %.6f\n",
+            w->m.ckpt_sum_s);
+    GAUGE("checkpoint_bytes", "Size of the last checkpoint.", "%llu",
+          (unsigned long long)w->m.ckpt_last_bytes);
+    COUNTER("redis_errors_total", "Failed Redis operations.",
+            w->m.redis_errors);
+    GAUGE("redis_up", "1 when Redis is reachable.", "%d", !w->redis_down);
+    COUNTER("kafka_errors_total", "Kafka client errors (retried).",
+            w->m.kafka_errors);
+    COUNTER("rebalances_total", "Consumer group rebalances.", w->m.rebalances);
+    GAUGE("engine_keys", "Series (section or section and type) in memory.",
+          "%llu", (unsigned long long)es->keys);
+    GAUGE("engine_state_bytes", "Memory held by windows and dedup tables.",
+          "%llu", (unsigned long long)es->state_bytes);
+    GAUGE("start_time_seconds", "When the worker started.", "%.3f",
+          (double)w->started_ms / 1e3);
+
+    char health[512];
+    int healthy = 0;
+    if (w->redis_down)
+        snprintf(health, sizeof(health),
+                 "redis unreachable for %lld s (%s); consumption paused",
+                 (long long)((now - w->redis_down_since) / 1000),
+                 w->redis_error);
+    else if (w->kafka_down)
+        snprintf(
+            health, sizeof(health), "all Kafka brokers down for %lld s (%s)",
+            (long long)((now - w->kafka_down_since) / 1000), w->kafka_error);
+    else if (stop_requested)
+        snprintf(health, sizeof(health), "stopping");
+    else {
+        healthy = 1;
+        snprintf(health, sizeof(health), "ok: %d partitions, lag %lld", owned,
+                 (long long)lag_total);
+    }
+    sw_http_publish(w->http, w->mbuf, len, healthy, health);
+}
+
+static uint64_t total_rejected(const worker_t *w)
+{
+    uint64_t t = 0;
+    for (int r = 0; r < SW_REASON__COUNT; r++)
+        t += w->m.rejected[r];
+    return t;
+}
+
+/* ------------------------------------------------------------- main */
+
+/* Properties only a consumer or only a producer reads: each client gets
+ * the others' left out, so that librdkafka does not warn about them. */
+static int consumer_only(const char *k)
+{
+    static const char *const pre[] = {"group.",
+                                      "session.timeout.ms",
+                                      "heartbeat.",
+                                      "partition.assignment",
+                                      "auto.offset.reset",
+                                      "enable.auto.",
+                                      "auto.commit.",
+                                      "fetch.",
+                                      "max.poll.",
+                                      "queued.",
+                                      "isolation.level",
+                                      "enable.partition.eof",
+                                      "check.crcs",
+                                      "consume.callback.max.messages",
+                                      "allow.auto.create"};
+    for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+        if (strncmp(k, pre[i], strlen(pre[i])) == 0)
+            return 1;
+    return 0;
+}
+
+static int producer_only(const char *k)
+{
+    static const char *const pre[] = {"enable.idempotence",
+                                      "acks",
+                                      "request.required.acks",
+                                      "linger.ms",
+                                      "queue.buffering.",
+                                      "batch.",
+                                      "compression.",
+                                      "message.timeout.ms",
+                                      "delivery.timeout.ms",
+                                      "retries",
+                                      "message.send.max.retries",
+                                      "transactional.id",
+                                      "transaction.",
+                                      "partitioner",
+                                      "enable.gapless.guarantee",
+                                      "sticky.partitioning",
+                                      "retry.backoff"};
+    for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+        if (strncmp(k, pre[i], strlen(pre[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* The consumer's configuration: our defaults, then the user's
+ * properties, then the group. NULL with errstr set when one is refused. */
+static rd_kafka_conf_t *kafka_conf(worker_t *w, const sw_props_t *props,
+                                   char *errstr, size_t errsz)
+{
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    static const char *const defaults[][2] = {
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "earliest"},
+        {"partition.assignment.strategy", "cooperative-sticky"},
+        {"session.timeout.ms", "10000"},
+        {"fetch.max.bytes", "52428800"},
+        {"queued.min.messages", "200000"},
+    };
+    char err[512];
+    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+        if (rd_kafka_conf_set(kc, defaults[i][0], defaults[i][1], err,
+                              sizeof(err)) != RD_KAFKA_CONF_OK)
+            goto bad;
+    for (size_t i = 0; i < props->n; i++) {
+        const sw_prop_t *pr = &props->v[i];
+        /* producer tuning in [kafka] is for publish and the dead letters */
+        if (producer_only(pr->key))
+            continue;
+        if (rd_kafka_conf_set(kc, pr->key, pr->value, err, sizeof(err)) !=
+            RD_KAFKA_CONF_OK) {
+            snprintf(errstr, errsz, "%s = %s (%s): %s", pr->key, pr->value,
+                     pr->origin ? pr->origin : "?", err);
+            rd_kafka_conf_destroy(kc);
+            return NULL;
+        }
+    }
+    if (rd_kafka_conf_set(kc, "group.id", w->conf.group, err, sizeof(err)) !=
+        RD_KAFKA_CONF_OK)
+        goto bad;
+    return kc;
+bad:
+    snprintf(errstr, errsz, "%s", err);
+    rd_kafka_conf_destroy(kc);
+    return NULL;
+}
+
+static int kafka_setup(worker_t *w, const sw_props_t *props, char *errstr,
+                       size_t errsz)
+{
+    char err[512];
+    rd_kafka_conf_t *kc = kafka_conf(w, props, errstr, errsz);
+    if (kc == NULL)
+        return -1;
+    rd_kafka_conf_set_opaque(kc, w);
+    rd_kafka_conf_set_rebalance_cb(kc, rebalance_cb);
+    rd_kafka_conf_set_error_cb(kc, kafka_error_cb);
+    rd_kafka_conf_set_log_cb(kc, kafka_log_cb);
+    w->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
+    if (w->rk == NULL) {
+        snprintf(errstr, errsz, "cannot create the Kafka consumer: %s", err);
+        return -1;
+    }
+    rd_kafka_poll_set_consumer(w->rk);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, w->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(w->rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        snprintf(errstr, errsz, "subscribe to %s: %s", w->topic,
+                 rd_kafka_err2str(e));
+        return -1;
+    }
+    w->queue = rd_kafka_queue_get_consumer(w->rk);
+    return 0;
+}
+
+static void print_conf(const worker_t *w, const sw_props_t *props)
+{
+    printf("[kafka] topic = %s\n", w->topic);
+    for (size_t i = 0; i < props->n; i++) {
+        const char *k = props->v[i].key;
+        int secret = strstr(k, "password") || strstr(k, "secret");
+        printf("[kafka] %s = %s  (%s)\n", k, secret ? "***" : props->v[i].value,
+               props->v[i].origin ? props->v[i].origin : "?");
+    }
+    for (int i = 0; i < S__COUNT; i++) {
+        char shown[600];
+        if (i == S_REDIS_URL)
+            redact_url(w->conf.s[i].value, shown, sizeof(shown));
+        else
+            snprintf(shown, sizeof(shown), "%s", w->conf.s[i].value);
+        printf("[%s] %s = %s  (%s)\n", spec[i].section, spec[i].key, shown,
+               w->conf.s[i].origin);
+    }
+    const sw_engine_conf_t *ec = &w->settings.engine;
+    printf("[windows] bucket = %llds, lateness = %llds, idle = %llds, by_type "
+           "= %s; %zu section profiles%s\n",
+           (long long)(ec->bucket_ms / 1000),
+           (long long)(ec->lateness_ms / 1000), (long long)(ec->idle_ms / 1000),
+           ec->by_type ? "true" : "false", w->settings.profiles.n,
+           w->settings.profiles.strict ? " (strict)" : "");
+}
+
+int sw_cmd_run(int argc, char **argv)
+{
+    enum {
+        O_DLQ = 256,
+        O_CKPT_EVENTS,
+        O_CKPT_INTERVAL,
+        O_LOG_LEVEL,
+        O_REDIS_PREFIX,
+        O_REDIS_TIMEOUT,
+        O_CHECK
+    };
+    static const struct option longopts[] = {
+        {"brokers", required_argument, NULL, 'b'},
+        {"topic", required_argument, NULL, 't'},
+        {"property", required_argument, NULL, 'X'},
+        {"config", required_argument, NULL, 'c'},
+        {"group", required_argument, NULL, 'g'},
+        {"dlq-topic", required_argument, NULL, O_DLQ},
+        {"redis", required_argument, NULL, 'r'},
+        {"redis-prefix", required_argument, NULL, O_REDIS_PREFIX},
+        {"redis-timeout", required_argument, NULL, O_REDIS_TIMEOUT},
+        {"checkpoint-events", required_argument, NULL, O_CKPT_EVENTS},
+        {"checkpoint-interval", required_argument, NULL, O_CKPT_INTERVAL},
+        {"metrics", required_argument, NULL, 'm'},
+        {"log-level", required_argument, NULL, O_LOG_LEVEL},
+        {"check-config", no_argument, NULL, O_CHECK},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    sw_kafka_opts_t ko = {0};
+    const char *flags[S__COUNT] = {0};
+    int check_only = 0;
+    int opt;
+    int status = SW_EXIT_USAGE;
+    while ((opt = getopt_long(argc, argv, "b:t:X:c:g:r:m:h", longopts, NULL)) !=
+           -1) {
+        switch (opt) {
+        case 'b':
+            ko.brokers = optarg;
+            break;
+        case 't':
+            ko.topic = optarg;
+            break;
+        case 'X':
+            if (sw_props_set_kv(&ko.flag_props, optarg, "command line")) {
+                fprintf(stderr, "surgewatch run: -X '%s': expected KEY=VALUE\n",
+                        optarg);
+                goto out_props;
+            }
+            break;
+        case 'c':
+            ko.config_path = optarg;
+            break;
+        case 'g':
+            flags[S_GROUP] = optarg;
+            break;
+        case O_DLQ:
+            flags[S_DLQ_TOPIC] = optarg;
+            break;
+        case 'r':
+            flags[S_REDIS_URL] = optarg;
+            break;
+        case O_REDIS_PREFIX:
+            flags[S_REDIS_PREFIX] = optarg;
+            break;
+        case O_REDIS_TIMEOUT:
+            flags[S_REDIS_TIMEOUT] = optarg;
+            break;
+        case O_CKPT_EVENTS:
+            flags[S_CKPT_EVENTS] = optarg;
+            break;
+        case O_CKPT_INTERVAL:
+            flags[S_CKPT_INTERVAL] = optarg;
+            break;
+        case 'm':
+            flags[S_METRICS] = optarg;
+            break;
+        case O_LOG_LEVEL:
+            flags[S_LOG_LEVEL] = optarg;
+            break;
+        case O_CHECK:
+            check_only = 1;
+            break;
+        case 'h':
+            fputs(help, stdout);
+            status = SW_EXIT_OK;
+            goto out_props;
+        default:
+            fprintf(stderr, "Try 'surgewatch run --help'.\n");
+            goto out_props;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr,
+                "surgewatch run: unexpected argument '%s' (run takes only "
+                "options; try 'surgewatch run --help')\n",
+                argv[optind]);
+        goto out_props;
+    }
+
+    static worker_t wk;
+    worker_t *w = &wk;
+    memset(w, 0, sizeof(*w));
+    sw_props_t props = {0};
+    sw_config_t *cfg = NULL;
+    char errstr[1024];
+    sw_settings_default(&w->settings);
+    if (sw_kafka_resolve("run", &ko, &props, w->topic, sizeof(w->topic)))
+        goto out;
+    const char *path =
+        ko.config_path ? ko.config_path : getenv("SURGEWATCH_CONFIG");
+    if (path && *path) {
+        cfg = sw_config_load(path, errstr, sizeof(errstr));
+        if (cfg == NULL ||
+            sw_settings_load(cfg, &w->settings, errstr, sizeof(errstr))) {
+            fprintf(stderr, "surgewatch run: %s\n", errstr);
+            goto out;
+        }
+    }
+    if (resolve_run_conf(&w->conf, cfg, flags))
+        goto out;
+    sw_log_level = w->conf.log_level;
+    redact_url(w->conf.s[S_REDIS_URL].value, w->redis_url_shown,
+               sizeof(w->redis_url_shown));
+    w->settings.engine.on_alert = on_alert;
+    w->settings.engine.opaque = w;
+    w->engine = sw_engine_new(&w->settings.engine, &w->settings.profiles,
+                              errstr, sizeof(errstr));
+    if (w->engine == NULL) {
+        fprintf(stderr, "surgewatch run: %s\n", errstr);
+        goto out;
+    }
+    if (check_only) {
+        rd_kafka_conf_t *kc = kafka_conf(w, &props, errstr, sizeof(errstr));
+        if (kc == NULL) {
+            fprintf(stderr, "surgewatch run: Kafka property %s\n", errstr);
+            goto out;
+        }
+        rd_kafka_conf_destroy(kc);
+        print_conf(w, &props);
+        printf("configuration ok\n");
+        status = SW_EXIT_OK;
+        goto out;
+    }
+    sw_props_t pprops = {0};
+    for (size_t i = 0; i < props.n; i++)
+        if (!consumer_only(props.v[i].key) &&
+            sw_props_set(&pprops, props.v[i].key, props.v[i].value,
+                         props.v[i].origin)) {
+            fprintf(stderr, "surgewatch run: out of memory\n");
+            sw_props_deinit(&pprops);
+            goto out;
+        }
+    w->dlq = sw_producer_new(&pprops, w->topic, errstr, sizeof(errstr));
+    sw_props_deinit(&pprops);
+    if (w->dlq == NULL || (w->conf.dlq_topic[0] &&
+                           sw_producer_set_dlq_topic(w->dlq, w->conf.dlq_topic,
+                                                     errstr, sizeof(errstr)))) {
+        fprintf(stderr, "surgewatch run: dead-letter producer: %s\n", errstr);
+        goto out;
+    }
+    if (!w->conf.metrics_off) {
+        w->http =
+            sw_http_start(w->conf.s[S_METRICS].value, errstr, sizeof(errstr));
+        if (w->http == NULL) {
+            fprintf(stderr, "surgewatch run: metrics (%s): %s\n",
+                    w->conf.s[S_METRICS].origin, errstr);
+            goto out;
+        }
+    }
+    w->started_ms = sw_clock_now_ms();
+    w->mcap = 16384;
+    w->mbuf = malloc(w->mcap);
+    if (w->mbuf == NULL) {
+        fprintf(stderr, "surgewatch run: out of memory\n");
+        goto out;
+    }
+    /* Redis first: assignments need it to load their state */
+    if (redis_open(w, errstr, sizeof(errstr)) != 0)
+        redis_failed(w, "connect", errstr);
+    if (kafka_setup(w, &props, errstr, sizeof(errstr))) {
+        fprintf(stderr, "surgewatch run: %s\n", errstr);
+        goto out;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    SW_INFO(MOD,
+            "started topic=%s group=%s dlq=%s redis=%s prefix=%s metrics=%s "
+            "checkpoint_events=%llu checkpoint_interval_ms=%lld",
+            w->topic, w->conf.group, sw_producer_dlq_topic(w->dlq),
+            w->redis_url_shown, w->conf.s[S_REDIS_PREFIX].value,
+            w->http ? w->conf.s[S_METRICS].value : "off",
+            (unsigned long long)w->conf.ckpt_events,
+            (long long)w->conf.ckpt_interval_ms);
+    if (w->http) {
+        const char *mv = w->conf.s[S_METRICS].value;
+        SW_INFO(MOD, "metrics on http://%.*s:%d/metrics and /healthz",
+                (int)(strrchr(mv, ':') - mv), mv, sw_http_port(w->http));
+    }
+
+    static batch_t b;
+    int64_t last_tick = 0, last_pub = 0;
+    while (!stop_requested && !w->fatal && !w->oom) {
+        if (w->redis_down)
+            redis_retry(w);
+        ssize_t n = rd_kafka_consume_batch_queue(w->queue, 100, b.msgs, BATCH);
+        int64_t now = sw_clock_now_ms();
+        if (n < 0) {
+            SW_ERROR(MOD, "consume error=%s",
+                     rd_kafka_err2name(rd_kafka_last_error()));
+            n = 0;
+        }
+        size_t i = 0;
+        while (i < (size_t)n) {
+            if (b.msgs[i]->err) {
+                handle_error(w, b.msgs[i]);
+                i++;
+                continue;
+            }
+            size_t j = i + 1;
+            while (j < (size_t)n && !b.msgs[j]->err &&
+                   b.msgs[j]->partition == b.msgs[i]->partition)
+                j++;
+            process_run(w, &b, i, j, now);
+            i = j;
+        }
+        if (n > 0) {
+            w->kafka_down = 0;
+            sw_engine_settle(w->engine);
+        }
+        for (size_t k = 0; k < (size_t)n; k++)
+            rd_kafka_message_destroy(b.msgs[k]);
+        sw_producer_poll(w->dlq, 0);
+        if (now - last_tick >= 1000) {
+            last_tick = now;
+            update_high(w);
+            idle_tick(w, now);
+        }
+        if (w->npending && !w->redis_down)
+            flush_alerts(w);
+        if (!w->redis_down)
+            checkpoint_all(w, 0);
+        if (w->http && now - last_pub >= 250) {
+            last_pub = now;
+            publish_metrics(w, now);
+        }
+    }
+    if (w->oom)
+        SW_ERROR(MOD, "out of memory for alert transitions; stopping without "
+                      "a checkpoint (the next owner replays)");
+
+    /* shutdown: the last batch is processed; write, checkpoint, leave */
+    int64_t t_stop = sw_clock_now_ms();
+    SW_INFO(MOD, "stopping: writing alerts and checkpoints");
+    while (!w->fatal && !w->oom && stop_requested < 2 &&
+           (w->redis_down || w->npending) &&
+           sw_clock_now_ms() - t_stop < 10000) {
+        if (w->redis_down) {
+            redis_retry(w);
+            nanosleep(&(struct timespec){0, 50000000}, NULL);
+        } else {
+            flush_alerts(w);
+        }
+    }
+    if (!w->fatal && !w->oom && !w->redis_down)
+        checkpoint_all(w, 1);
+    if (w->redis_down)
+        SW_WARN(MOD, "redis unreachable at shutdown: the partitions' next "
+                     "owners replay from their last checkpoints");
+    sw_producer_flush(w->dlq, 10000);
+    rd_kafka_consumer_close(w->rk);
+    SW_INFO(MOD,
+            "stopped consumed=%llu counted=%llu rejected=%llu "
+            "alerts_raised=%llu alerts_updated=%llu alerts_resolved=%llu "
+            "checkpoints=%llu",
+            (unsigned long long)w->m.consumed,
+            (unsigned long long)sw_engine_stats(w->engine)->events,
+            (unsigned long long)total_rejected(w),
+            (unsigned long long)w->m.alerts[0],
+            (unsigned long long)w->m.alerts[1],
+            (unsigned long long)w->m.alerts[2],
+            (unsigned long long)w->m.ckpt_count);
+    status = (w->fatal || w->oom) ? SW_EXIT_REJECTED : SW_EXIT_OK;
+out:
+    if (w->queue)
+        rd_kafka_queue_destroy(w->queue);
+    if (w->rk)
+        rd_kafka_destroy(w->rk);
+    sw_http_stop(&w->http);
+    sw_producer_destroy(&w->dlq);
+    redis_close(w);
+    sw_engine_destroy(&w->engine);
+    sw_settings_deinit(&w->settings);
+    sw_config_destroy(&cfg);
+    sw_props_deinit(&props);
+    free(w->parts);
+    free(w->pending);
+    free(w->mbuf);
+out_props:
+    sw_props_deinit(&ko.flag_props);
+    return status;
+}
