@@ -25,6 +25,7 @@ struct sw_alert_log {
     redisContext *c;
     char sha[41];
     char k_stream[128], k_seq[128], k_seen[128], k_active[128];
+    uint64_t repeats;
 };
 
 sw_alert_log_t *sw_alert_log_new(const char *url, const char *prefix,
@@ -149,6 +150,9 @@ static int write_batch(sw_alert_log_t *self, const sw_alert_t *alerts, size_t n,
             r->element[0]->type == REDIS_REPLY_INTEGER) {
             if (seqs)
                 seqs[i] = (uint64_t)r->element[0]->integer;
+            if (r->element[1]->type == REDIS_REPLY_INTEGER &&
+                r->element[1]->integer == 0)
+                self->repeats++;
         } else if (rc == 0) {
             snprintf(errstr, errstr_size, "alert log script: %s",
                      r->type == REDIS_REPLY_ERROR ? r->str
@@ -161,4 +165,9 @@ static int write_batch(sw_alert_log_t *self, const sw_alert_t *alerts, size_t n,
         freeReplyObject(r);
     }
     return rc;
+}
+
+uint64_t sw_alert_log_repeats(const sw_alert_log_t *self)
+{
+    return self->repeats;
 }

@@ -44,4 +44,8 @@ void sw_alert_log_destroy(sw_alert_log_t **self_p);
 int sw_alert_log_write(sw_alert_log_t *self, const sw_alert_t *alerts, size_t n,
                        uint64_t *seqs, char *errstr, size_t errstr_size);
 
+/* Transitions written so far that the log already held (replays), which
+ * it left unchanged. */
+uint64_t sw_alert_log_repeats(const sw_alert_log_t *self);
+
 #endif

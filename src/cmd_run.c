@@ -332,6 +332,7 @@ typedef struct metrics {
     uint64_t dlq_failed;
     uint64_t alerts[3];
     uint64_t alert_writes;
+    uint64_t alert_repeats; /* transitions the log already held */
     uint64_t ckpt_count, ckpt_failed, ckpt_load_errors;
     double ckpt_last_s, ckpt_sum_s;
     uint64_t ckpt_last_bytes;
@@ -350,6 +351,7 @@ typedef struct worker {
     sw_engine_t *engine;
     sw_alert_log_t *log;
     sw_checkpoint_store_t *store;
+    uint64_t log_repeats_seen; /* sw_alert_log_repeats of this connection */
     sw_http_t *http;
 
     part_state_t *parts;
@@ -493,6 +495,7 @@ static void commit_offsets(worker_t *w, int32_t only, int async)
 
 static void redis_close(worker_t *w)
 {
+    w->log_repeats_seen = 0;
     sw_alert_log_destroy(&w->log);
     sw_checkpoint_store_destroy(&w->store);
 }
@@ -575,6 +578,8 @@ static int flush_alerts(worker_t *w)
         }
         w->m.alert_writes++;
     }
+    w->m.alert_repeats += sw_alert_log_repeats(w->log) - w->log_repeats_seen;
+    w->log_repeats_seen = sw_alert_log_repeats(w->log);
     for (size_t i = 0; i < w->npending; i++)
         w->m.alerts[w->pending[i].state]++;
     w->npending = 0;
@@ -801,19 +806,19 @@ static void on_revoke(worker_t *w, rd_kafka_topic_partition_list_t *parts,
         part_state_t *ps = part_get(w, p);
         if (ps == NULL || !ps->owned)
             continue;
-        int saved = 0;
-        if (!lost && checkpoint(w, p) == 0) {
-            saved = 1;
+        const char *saved = "no (the next owner replays from the last "
+                            "checkpoint)";
+        if (!ps->dirty || ps->next_offset < 0)
+            saved = "unchanged";
+        else if (!lost && checkpoint(w, p) == 0) {
+            saved = "yes";
             commit_offsets(w, p, 1);
         }
         SW_INFO(MOD,
                 "partition %s topic=%s partition=%d offset=%lld "
                 "checkpointed=%s",
                 lost ? "lost" : "revoked", w->topic, p,
-                (long long)ps->next_offset,
-                saved ? "yes"
-                      : "no (the next owner replays from the last "
-                        "checkpoint)");
+                (long long)ps->next_offset, saved);
         sw_engine_drop(w->engine, p);
         memset(ps, 0, sizeof(*ps));
         ps->next_offset = ps->ckpt_offset = ps->high = -1;
@@ -1065,6 +1070,10 @@ static void publish_metrics(worker_t *w, int64_t now)
         mprintf(w, &len, "surgewatch_alerts_total{state=\"%s\"} %llu\n",
                 sw_alert_state_name((sw_alert_state_t)s),
                 (unsigned long long)w->m.alerts[s]);
+    COUNTER("alerts_repeated_total",
+            "Transitions the alert log already held (replays after a "
+            "restart or a takeover), left unchanged.",
+            w->m.alert_repeats);
     GAUGE("alerts_pending", "Alert transitions waiting for Redis.", "%zu",
           w->npending);
     int owned = 0;
@@ -1089,6 +1098,16 @@ static void publish_metrics(worker_t *w, int64_t now)
                 "\"%zu\"} %lld\n",
                 w->topic, i, (long long)lag);
     }
+    mprintf(w, &len,
+            "# HELP surgewatch_next_offset The next offset to process (-1: "
+            "from the beginning).\n"
+            "# TYPE surgewatch_next_offset gauge\n");
+    for (size_t i = 0; i < w->nparts; i++)
+        if (w->parts[i].owned)
+            mprintf(w, &len,
+                    "surgewatch_next_offset{topic=\"%s\",partition=\"%zu\"} "
+                    "%lld\n",
+                    w->topic, i, (long long)w->parts[i].next_offset);
     mprintf(w, &len,
             "# HELP surgewatch_checkpoint_offset The offset stored with the "
             "partition's last checkpoint (-1: none yet).\n"
