@@ -172,12 +172,20 @@ static void set_value(setting_t *s, const char *v, const char *origin)
     snprintf(s->origin, sizeof(s->origin), "%s", origin);
 }
 
-/* "[worker] key (origin)": where a bad value came from. */
+/* A refused value, named the way it was given: a flag, a variable, or a
+ * config file line. */
 static void bad(const run_conf_t *c, int i, const char *why)
 {
-    fprintf(stderr, "surgewatch run: %s = '%s' (%s, or [%s] %s, or %s): %s\n",
-            spec[i].flag, c->s[i].value, c->s[i].origin, spec[i].section,
-            spec[i].key, spec[i].env, why);
+    const setting_t *s = &c->s[i];
+    if (strcmp(s->origin, "command line") == 0)
+        fprintf(stderr, "surgewatch run: %s '%s': %s\n", spec[i].flag, s->value,
+                why);
+    else if (strcmp(s->origin, "environment") == 0)
+        fprintf(stderr, "surgewatch run: %s='%s': %s\n", spec[i].env, s->value,
+                why);
+    else
+        fprintf(stderr, "surgewatch run: %s: [%s] %s = '%s': %s\n", s->origin,
+                spec[i].section, spec[i].key, s->value, why);
 }
 
 static int name_ok(const char *s, size_t max)
