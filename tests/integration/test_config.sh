@@ -34,6 +34,12 @@ rc=$?
     && pass "publish --dry-run -c config/surgewatch.example.ini accepts its [kafka] section" \
     || fail "publish --dry-run -c config/surgewatch.example.ini" "exit $rc" "$(head -3 "$W/pub.err")"
 
+"$SW_BIN" run -c "$example" --check-config > "$W/run.out" 2> "$W/run.err"
+rc=$?
+[ "$rc" -eq 0 ] \
+    && pass "run --check-config -c config/surgewatch.example.ini accepts its [worker] and [redis]" \
+    || fail "run --check-config -c config/surgewatch.example.ini: exit 0" "exit $rc" "$(head -3 "$W/run.err")"
+
 # ------------------------------ (a) the keys the code accepts, in its words
 probe() { # section key: the first line of backtest's complaint about it
     printf '[%s]\n%s = 1\n' "$1" "$2" > "$W/probe.ini"
@@ -54,6 +60,10 @@ accepted() { # text: the list inside "(accepted...: LIST)"
     done
     printf '[kafka]\nbogus = 1\n' > "$W/probe.ini"
     echo "kafka: $(accepted "$("$SW_BIN" publish -n -q -c "$W/probe.ini" /dev/null 2>&1 | head -1)")"
+    for sec in worker redis; do
+        printf '[%s]\nbogus = 1\n' "$sec" > "$W/probe.ini"
+        echo "$sec: $(accepted "$("$SW_BIN" run -c "$W/probe.ini" --check-config 2>&1 | head -1)")"
+    done
 } > "$W/code-keys.txt"
 sed 's/^/# code accepts /' "$W/code-keys.txt"
 
@@ -68,11 +78,13 @@ code = {}
 for line in open(code_f):
     name, _, rest = line.rstrip("\n").partition(": ")
     code[name] = [w.strip() for w in rest.split(",") if w.strip()]
-for k in ("sections", "windows", "alerts", "detectors", "detector names", "kafka"):
+for k in ("sections", "windows", "alerts", "detectors", "detector names", "kafka",
+          "worker", "redis"):
     if not code.get(k):
         errors.append("could not read the code's list of %s" % k)
 sections = [s.split()[0] for s in code["sections"]]  # "section XX-YY" -> section
-accepts = {"windows": set(code["windows"]), "alerts": set(code["alerts"])}
+accepts = {"windows": set(code["windows"]), "alerts": set(code["alerts"]),
+           "worker": set(code["worker"]), "redis": set(code["redis"])}
 # "run, levels, or DETECTOR.PARAMETER such as ears_c1.alpha"
 det_keys = {w.split()[-1] for w in code["detectors"] if w.split()[-1].islower()}
 det_keys = {k for k in det_keys if "." not in k}
