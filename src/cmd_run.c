@@ -916,7 +916,7 @@ static void process_run(worker_t *w, batch_t *b, size_t i, size_t j,
         w->m.skipped += j - i; /* read again after the seek on resume */
         return;
     }
-    size_t ne = 0;
+    size_t ne = 0, processed = 0;
     sw_event_err_t err;
     for (size_t k = i; k < j; k++) {
         const rd_kafka_message_t *m = b->msgs[k];
@@ -926,6 +926,7 @@ static void process_run(worker_t *w, batch_t *b, size_t i, size_t j,
         }
         ps->next_offset = m->offset + 1;
         ps->consumed++;
+        processed++;
         w->m.consumed++;
         if (sw_event_decode_msgpack(m->payload ? m->payload : "", m->len, now,
                                     &b->evs[ne], &err) == 0) {
@@ -953,9 +954,11 @@ static void process_run(worker_t *w, batch_t *b, size_t i, size_t j,
             reject(w, m, b->res[k], detail);
         }
     }
-    ps->since_ckpt += j - i;
-    ps->dirty = 1;
-    ps->last_event_ms = now;
+    if (processed) {
+        ps->since_ckpt += processed;
+        ps->dirty = 1;
+        ps->last_event_ms = now;
+    }
 }
 
 static void handle_error(worker_t *w, const rd_kafka_message_t *m)
@@ -991,6 +994,24 @@ static void idle_tick(worker_t *w, int64_t now)
             sw_engine_advance(w->engine, (int32_t)i, now - idle);
             ps->dirty = 1;
         }
+    }
+}
+
+/* After "all brokers down", the next message clears the state; on an
+ * idle topic there may be none, so ask a broker for metadata every 5 s. */
+static void kafka_probe(worker_t *w, int64_t now)
+{
+    static int64_t last;
+    if (!w->kafka_down || now - last < 5000)
+        return;
+    last = now;
+    const struct rd_kafka_metadata *md = NULL;
+    if (rd_kafka_metadata(w->rk, 0, NULL, &md, 500) ==
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_metadata_destroy(md);
+        SW_INFO(MOD, "kafka reachable again after_s=%lld",
+                (long long)((now - w->kafka_down_since) / 1000));
+        w->kafka_down = 0;
     }
 }
 
@@ -1173,6 +1194,9 @@ static void publish_metrics(worker_t *w, int64_t now)
     COUNTER("redis_errors_total", "Failed Redis operations.",
             w->m.redis_errors);
     GAUGE("redis_up", "1 when Redis is reachable.", "%d", !w->redis_down);
+    GAUGE("kafka_up",
+          "0 after librdkafka reported every broker down, until one answers.",
+          "%d", !w->kafka_down);
     COUNTER("kafka_errors_total", "Kafka client errors (retried).",
             w->m.kafka_errors);
     COUNTER("rebalances_total", "Consumer group rebalances.", w->m.rebalances);
@@ -1603,6 +1627,7 @@ int sw_cmd_run(int argc, char **argv)
             last_tick = now;
             update_high(w);
             idle_tick(w, now);
+            kafka_probe(w, now);
         }
         if (w->npending && !w->redis_down)
             flush_alerts(w);
