@@ -381,6 +381,38 @@ static void test_partitions_have_own_watermarks(void **state)
     rec_free(&r);
 }
 
+/* A worker that loses a partition drops its state: nothing is emitted,
+ * the other partitions keep theirs, and the partition starts afresh. */
+static void test_drop_partition(void **state)
+{
+    (void)state;
+    rec_t r = {0};
+    sw_engine_conf_t c = conf_hourly(HOUR);
+    sw_engine_t *e = threshold_engine(&c, 1, 2, &r);
+    push_ok(e, 0, "AT-DE", AT(10, 30), 1);
+    push_ok(e, 0, "AT-DE", AT(10, 40), 1); /* 2 in the 10:00 bucket */
+    push_ok(e, 1, "AT-HU", AT(10, 30), 5);
+    uint64_t keys = sw_engine_stats(e)->keys;
+    assert_int_equal(keys, 2);
+    sw_engine_drop(e, 0);
+    sw_engine_drop(e, 7);  /* never seen: nothing happens */
+    sw_engine_drop(e, -1); /* not a partition */
+    assert_int_equal(r.n, 0);
+    assert_int_equal(sw_engine_stats(e)->keys, 1);
+    assert_true(sw_engine_watermark(e, 0) == INT64_MIN);
+    assert_true(sw_engine_watermark(e, 1) == AT(10, 30));
+    /* the 10:00 bucket of partition 0 starts empty: one event, no alarm */
+    push_ok(e, 0, "AT-DE", AT(10, 30), 1);
+    push_ok(e, 0, "AT-DE", AT(11, 5), 1);
+    assert_int_equal(r.n, 0);
+    /* partition 1 alerts as before */
+    push_ok(e, 1, "AT-HU", AT(11, 5), 1);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.v[0].alert_id, "AT-HU:threshold:2019-03-04T10:00Z");
+    sw_engine_destroy(&e);
+    rec_free(&r);
+}
+
 /* An event far ahead of the watermark: the buckets it closes are
  * evaluated with the counts they had, as when the watermark moves there
  * step by step (the ring of a key holds R buckets: with no lateness and
@@ -2118,6 +2150,7 @@ int main(void)
         cmocka_unit_test(test_dedup_overflow_counted),
         cmocka_unit_test(test_raise_after_two),
         cmocka_unit_test(test_resolve_after_three),
+        cmocka_unit_test(test_drop_partition),
         cmocka_unit_test(test_oscillation_does_not_flap),
         cmocka_unit_test(test_oscillation_flaps_with_m1),
         cmocka_unit_test(test_updated_on_change_only),
