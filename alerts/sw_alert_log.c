@@ -111,12 +111,14 @@ static int write_batch(sw_alert_log_t *self, const sw_alert_t *alerts, size_t n,
     }
     for (size_t i = 0; i < n; i++) {
         const sw_alert_t *a = &alerts[i];
-        char json[SW_ALERT_JSON_MAX], tkey[SW_ALERT_ID_MAX + 48];
+        char json[SW_ALERT_JSON_MAX], tkey[SW_ALERT_ID_MAX + 64];
         size_t jl = sw_alert_to_json(a, 0, json, sizeof(json));
+        /* tseq tells apart two transitions of one alert with the same
+         * state and window (updates while late data is reconciled) */
         int tl =
-            snprintf(tkey, sizeof(tkey), "%s|%s|%lld%s", a->alert_id,
+            snprintf(tkey, sizeof(tkey), "%s|%s|%lld|%s%lu", a->alert_id,
                      sw_alert_state_name(a->state), (long long)a->window_end,
-                     a->retracted ? "|retracted" : "");
+                     a->retracted ? "r" : "", (unsigned long)a->tseq);
         const char *state = sw_alert_state_name(a->state);
         const char *argv[] = {"EVALSHA",      self->sha,   "4",
                               self->k_stream, self->k_seq, self->k_seen,

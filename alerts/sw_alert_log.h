@@ -1,9 +1,11 @@
 /*
  * sw_alert_log: the alert log in Redis. Each alert transition is written
  * by one Lua script that is idempotent on the transition (alert id, state,
- * window end): the first write assigns the next number of a gap-free
- * global sequence and appends the alert to a stream whose entry id is that
- * number; a repeated write (a worker replaying events after a crash)
+ * window end, retraction, and the engine's per-detector transition
+ * counter sw_alert_t.tseq, which tells apart two updates of one window
+ * while late data is reconciled): the first write assigns the next number of a
+ * gap-free global sequence and appends the alert to a stream whose entry id is
+ * that number; a repeated write (a worker replaying events after a crash)
  * changes nothing and returns the number given the first time. The same
  * script keeps the hash of active alerts (raised/updated in, resolved
  * out). Writes are pipelined: one round trip per batch, not per alert.

@@ -58,9 +58,10 @@ typedef struct key {
     uint32_t lookback;
     sm_t sm[NKIND];
     emitted_t em[NKIND];
-    int64_t *snap_tag; /* K: bucket after which the snapshot was taken */
-    sm_t *snap;        /* K x NKIND */
-    uint8_t *told;     /* NKIND x R bits, see told_get() */
+    uint32_t tseq[NKIND]; /* transitions emitted, per detector */
+    int64_t *snap_tag;    /* K: bucket after which the snapshot was taken */
+    sm_t *snap;           /* K x NKIND */
+    uint8_t *told;        /* NKIND x R bits, see told_get() */
 } wkey_t;
 
 typedef struct dedup_entry {
@@ -549,8 +550,12 @@ static void emit(sw_engine_t *e, wkey_t *k, int kind, const sw_alert_t *a,
     e->stats.alerts[a->state]++;
     if (a->retracted)
         e->stats.retracted++;
-    if (e->conf.on_alert)
-        e->conf.on_alert(e->conf.opaque, a);
+    uint32_t tseq = ++k->tseq[kind];
+    if (e->conf.on_alert) {
+        sw_alert_t out = *a;
+        out.tseq = tseq;
+        e->conf.on_alert(e->conf.opaque, &out);
+    }
 }
 
 /* A transition of the state machine: emitted now, or kept for the
@@ -1115,6 +1120,11 @@ static sw_reason_t push_hashed(sw_engine_t *e, part_t *p, int32_t partition,
         if (kt != NULL)
             key_add(e, p, kt, b, ev->count);
     }
+    /* a late event is reconciled at once, not at the end of the caller's
+     * batch: the transitions then do not depend on how the input was cut
+     * into batches, so a replay from a checkpoint repeats them exactly */
+    if (e->ndirty)
+        sw_engine_settle(e);
     return SW_REASON_NONE;
 }
 
@@ -1449,7 +1459,9 @@ int sw_engine_set_profiles(sw_engine_t *self, const sw_profiles_t *profiles,
 /* --------------------------------------------------------- checkpoints */
 
 #define CKPT_MAGIC "SWCK"
-#define CKPT_VERSION 2 /* 2: told bits instead of the last 4 starts */
+#define CKPT_VERSION                                                           \
+    3 /* 2: told bits instead of the last 4 starts;                            \
+       * 3: transition counters (2 is read with 0) */
 
 typedef struct wbuf {
     unsigned char *p;
@@ -1618,6 +1630,7 @@ void *sw_engine_save(sw_engine_t *self, int32_t partition, size_t *len)
             w_bytes(&w, &em->score, sizeof(float));
             unsigned char b[2] = {em->active, em->level};
             w_bytes(&w, b, 2);
+            w_u64(&w, k->tseq[kind]);
         }
         w_bytes(&w, k->told, (size_t)NKIND * (e->R / 8));
         for (uint32_t j = 0; j < e->K; j++) {
@@ -1698,9 +1711,9 @@ int sw_engine_load(sw_engine_t *self, int32_t partition, const void *data,
         return -1;
     }
     uint64_t version = r_u64(&r);
-    if (version != CKPT_VERSION) {
+    if (version != CKPT_VERSION && version != 2) {
         snprintf(errstr, errstr_size,
-                 "checkpoint version %llu (this build reads %d)",
+                 "checkpoint version %llu (this build reads 2 and %d)",
                  (unsigned long long)version, CKPT_VERSION);
         return -1;
     }
@@ -1805,6 +1818,7 @@ int sw_engine_load(sw_engine_t *self, int32_t partition, const void *data,
             r_bytes(&r, b, 2);
             em->active = b[0] != 0;
             em->level = b[1] <= SW_LEVEL_CRITICAL ? b[1] : 0;
+            k->tseq[kind] = version >= 3 ? (uint32_t)r_u64(&r) : 0;
         }
         r_bytes(&r, k->told, (size_t)NKIND * (e->R / 8));
         for (uint32_t j = 0; j < e->K; j++) {

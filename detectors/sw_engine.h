@@ -11,13 +11,14 @@
  * key's profile then evaluates it and feeds its alert state machine.
  *
  * Lateness. An event older than watermark - lateness_ms is rejected
- * (SW_REASON_LATE). A later one that lands in a closed bucket updates it
- * and marks the key; sw_engine_settle() then re-evaluates every closed
- * bucket from that one on, replays the state machines from a snapshot, and
- * reconciles with what was already emitted: alerts the new history holds
- * are raised (or updated; a resolved alert that late data extends is raised
- * again under its id), alerts it no longer holds are resolved with
- * `retracted` set (even ones already resolved). The alerts that stand are
+ * (SW_REASON_LATE). A later one that lands in a closed bucket updates it,
+ * and at once (inside the push, so that the transitions do not depend on
+ * how the caller batches its input) every closed bucket of its key from
+ * that one on is re-evaluated, the state machines are replayed from a
+ * snapshot, and the result is reconciled with what was already emitted: alerts
+ * the new history holds are raised (or updated; a resolved alert that late data
+ * extends is raised again under its id), alerts it no longer holds are resolved
+ * with `retracted` set (even ones already resolved). The alerts that stand are
  * thus a function of the final counts, whatever the arrival order within
  * the lateness; an in-order feed never retracts.
  *
@@ -97,6 +98,9 @@ typedef struct sw_alert {
                         * it (event time; the same in every replay) */
     int64_t at;        /* ms: the watermark of this transition */
     int retracted;     /* resolved because late data removed it */
+    uint32_t tseq;     /* the how-manyth transition of the (key, detector)
+                        * this is, from 1: unique with the alert id, and
+                        * the same in every replay from a checkpoint */
 } sw_alert_t;
 
 /* Called for every transition, in order. The alert is borrowed. */
@@ -177,7 +181,8 @@ void sw_engine_push_batch(sw_engine_t *self, int32_t partition,
                           sw_reason_t *reasons);
 
 /* Re-evaluates keys that received late events and emits the
- * reconciliation. Call after each batch of events. */
+ * reconciliation. Pushes do it themselves after each late event; this is
+ * for callers that want to be sure nothing waits (a no-op then). */
 void sw_engine_settle(sw_engine_t *self);
 
 /* The wall clock: partitions idle for idle_ms advance their watermark to

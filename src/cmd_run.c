@@ -320,10 +320,11 @@ static void redact_url(const char *url, char *out, size_t cap)
 /* ------------------------------------------------------------ worker */
 
 typedef struct part_state {
-    int owned;  /* assigned to this worker */
-    int ready;  /* its checkpoint is loaded and reading starts from it */
-    int paused; /* paused by us (Redis down, or waiting for its state) */
-    int dirty;  /* state changed since the last checkpoint */
+    int owned;     /* assigned to this worker */
+    int ready;     /* its checkpoint is loaded and reading starts from it */
+    int paused;    /* paused by us (Redis down, or waiting for its state) */
+    int dirty;     /* state changed since the last checkpoint */
+    int check_gap; /* the next message should be at next_offset */
     int64_t next_offset;  /* the next offset to process; -1: from the start */
     int64_t ckpt_offset;  /* the offset of the last checkpoint, or -1 */
     int64_t ckpt_wall_ms; /* when it was written (or loaded) */
@@ -346,6 +347,7 @@ typedef struct metrics {
     uint64_t ckpt_last_bytes;
     uint64_t redis_errors, kafka_errors;
     uint64_t rebalances;
+    uint64_t offset_gaps;
 } metrics_t;
 
 typedef struct worker {
@@ -360,6 +362,8 @@ typedef struct worker {
     sw_alert_log_t *log;
     sw_checkpoint_store_t *store;
     uint64_t log_repeats_seen; /* sw_alert_log_repeats of this connection */
+    int dlq_broken;            /* a dead letter was lost: no checkpoints */
+    int64_t dlq_warned_ms;
     sw_http_t *http;
 
     part_state_t *parts;
@@ -603,20 +607,11 @@ static int checkpoint(worker_t *w, int32_t p)
     part_state_t *ps = &w->parts[p];
     if (!ps->owned || !ps->ready || !ps->dirty || ps->next_offset < 0)
         return 0;
-    if (w->redis_down || w->npending || flush_alerts(w))
+    /* an alert lost to memory exhaustion, or a dead letter lost: never
+     * move the offset past it (a restart replays from here) */
+    if (w->oom || w->dlq_broken || w->redis_down || w->npending ||
+        flush_alerts(w))
         return -1;
-    /* dead letters before this offset must be stored before the offset
-     * moves past them */
-    const sw_producer_stats_t *ds = sw_producer_stats(w->dlq);
-    if (ds->queued != ds->delivered + ds->failed &&
-        sw_producer_flush(w->dlq, 10000) != 0) {
-        w->m.ckpt_failed++;
-        SW_WARN(MOD,
-                "checkpoint skipped partition=%d reason=\"dead letters not "
-                "acknowledged by the broker: %s\"",
-                p, ds->last_error[0] ? ds->last_error : "timeout");
-        return -1;
-    }
     int64_t t0 = sw_clock_mono_ns();
     size_t len;
     void *state = sw_engine_save(w->engine, p, &len);
@@ -649,10 +644,52 @@ static int checkpoint(worker_t *w, int32_t p)
     return 0;
 }
 
+/* Every dead letter queued so far acknowledged by the broker, waiting up to
+ * timeout_ms: 1 yes, 0 no (checkpoints wait: they must not move an offset
+ * past a dead letter that is not stored). A dead letter that failed for
+ * good stops checkpoints until a restart replays it. */
+static int dlq_settled(worker_t *w, int timeout_ms)
+{
+    const sw_producer_stats_t *ds = sw_producer_stats(w->dlq);
+    if (ds->queued != ds->delivered + ds->failed)
+        sw_producer_flush(w->dlq, timeout_ms);
+    if (!w->dlq_broken && (ds->failed || w->m.dlq_failed)) {
+        w->dlq_broken = 1;
+        SW_ERROR(MOD,
+                 "dead letters lost failed=%llu error=\"%s\"; no more "
+                 "checkpoints: fix the dead-letter topic and restart the "
+                 "worker, which replays from the last checkpoint",
+                 (unsigned long long)(ds->failed + w->m.dlq_failed),
+                 ds->last_error);
+    }
+    int64_t now = sw_clock_now_ms();
+    if (ds->queued != ds->delivered + ds->failed) {
+        w->m.ckpt_failed++;
+        if (now - w->dlq_warned_ms < 10000)
+            return 0;
+        w->dlq_warned_ms = now;
+        SW_WARN(MOD,
+                "checkpoints wait reason=\"%llu dead letters not yet "
+                "acknowledged by the broker\"",
+                (unsigned long long)(ds->queued - ds->delivered - ds->failed));
+        return 0;
+    }
+    return !w->dlq_broken;
+}
+
 static void checkpoint_all(worker_t *w, int force)
 {
     int64_t now = sw_clock_now_ms();
-    int any = 0;
+    int any = 0, due = 0;
+    for (size_t i = 0; i < w->nparts; i++) {
+        part_state_t *ps = &w->parts[i];
+        if (ps->owned && ps->ready && ps->dirty &&
+            (force || ps->since_ckpt >= w->conf.ckpt_events ||
+             now - ps->ckpt_wall_ms >= w->conf.ckpt_interval_ms))
+            due = 1;
+    }
+    if (!due || w->redis_down || !dlq_settled(w, force ? 10000 : 200))
+        return;
     for (size_t i = 0; i < w->nparts && !w->redis_down; i++) {
         part_state_t *ps = &w->parts[i];
         if (!ps->owned || !ps->ready || !ps->dirty)
@@ -687,12 +724,18 @@ static int64_t load_state(worker_t *w, int32_t p)
         redis_failed(w, "checkpoint load", err);
         return LOAD_WAIT;
     }
+    if (rc == SW_ERR_NOMEM) {
+        SW_ERROR(MOD, "checkpoint load partition=%d error=\"%s\"", p, err);
+        w->fatal = 1;
+        return LOAD_WAIT;
+    }
     int64_t now = sw_clock_now_ms();
     if (rc == 1 &&
         sw_engine_load(w->engine, p, state, len, err, sizeof(err)) == 0) {
         free(state);
         ps->next_offset = ps->ckpt_offset = offset;
         ps->ckpt_wall_ms = now;
+        ps->check_gap = 1;
         SW_INFO(MOD,
                 "partition loaded topic=%s partition=%d offset=%lld "
                 "checkpoint_age_s=%lld bytes=%zu",
@@ -742,15 +785,40 @@ static void resume_all(worker_t *w)
     }
     if (!w->redis_down && l->cnt) {
         rd_kafka_error_t *e = rd_kafka_seek_partitions(w->rk, l, 5000);
-        if (e) {
-            SW_WARN(MOD, "seek error=\"%s\"", rd_kafka_error_string(e));
+        if (e) { /* nothing sought: all stay paused, tried again later */
+            SW_WARN(MOD, "seek error=\"%s\"; retrying",
+                    rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
+            rd_kafka_topic_partition_list_destroy(l);
+            return;
         }
-        rd_kafka_resume_partitions(w->rk, l);
-        for (int i = 0; i < l->cnt; i++)
+        rd_kafka_topic_partition_list_t *go =
+            rd_kafka_topic_partition_list_new(l->cnt);
+        for (int i = 0; i < l->cnt; i++) {
+            if (l->elems[i].err) { /* e.g. its fetcher not started yet */
+                SW_DEBUG(MOD, "seek partition=%d error=%s; retrying",
+                         l->elems[i].partition,
+                         rd_kafka_err2name(l->elems[i].err));
+                continue;
+            }
+            rd_kafka_topic_partition_list_add(go, w->topic,
+                                              l->elems[i].partition);
             w->parts[l->elems[i].partition].paused = 0;
+            w->parts[l->elems[i].partition].check_gap = 1;
+        }
+        if (go->cnt)
+            rd_kafka_resume_partitions(w->rk, go);
+        rd_kafka_topic_partition_list_destroy(go);
     }
     rd_kafka_topic_partition_list_destroy(l);
+}
+
+static int any_paused(const worker_t *w)
+{
+    for (size_t i = 0; i < w->nparts; i++)
+        if (w->parts[i].owned && w->parts[i].paused)
+            return 1;
+    return 0;
 }
 
 static void redis_retry(worker_t *w)
@@ -807,8 +875,11 @@ static void on_assign(worker_t *w, rd_kafka_topic_partition_list_t *parts)
 static void on_revoke(worker_t *w, rd_kafka_topic_partition_list_t *parts,
                       int lost)
 {
-    if (!lost)
+    int can_save = 0;
+    if (!lost) {
         flush_alerts(w);
+        can_save = dlq_settled(w, 5000);
+    }
     for (int i = 0; i < parts->cnt; i++) {
         int32_t p = parts->elems[i].partition;
         part_state_t *ps = part_get(w, p);
@@ -818,7 +889,7 @@ static void on_revoke(worker_t *w, rd_kafka_topic_partition_list_t *parts,
                             "checkpoint)";
         if (!ps->dirty || ps->next_offset < 0)
             saved = "unchanged";
-        else if (!lost && checkpoint(w, p) == 0) {
+        else if (can_save && checkpoint(w, p) == 0) {
             saved = "yes";
             commit_offsets(w, p, 1);
         }
@@ -847,18 +918,28 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             e = rd_kafka_incremental_assign(rk, parts);
         else
             rd_kafka_assign(rk, parts);
-        /* partitions waiting for Redis stay paused */
-        rd_kafka_topic_partition_list_t *wait =
+        /* librdkafka keeps a partition's pause across a revoke and a new
+         * assignment: set it explicitly. Partitions waiting for Redis (or
+         * paused by an outage during the loads) stay paused. */
+        rd_kafka_topic_partition_list_t *pz =
             rd_kafka_topic_partition_list_new(parts->cnt);
-        for (int i = 0; i < parts->cnt; i++)
-            if (!w->parts[parts->elems[i].partition].ready)
-                rd_kafka_topic_partition_list_add(wait, w->topic,
-                                                  parts->elems[i].partition);
-        if (wait->cnt)
-            rd_kafka_pause_partitions(rk, wait);
-        rd_kafka_topic_partition_list_destroy(wait);
+        rd_kafka_topic_partition_list_t *go =
+            rd_kafka_topic_partition_list_new(parts->cnt);
+        for (int i = 0; i < parts->cnt; i++) {
+            int32_t p = parts->elems[i].partition;
+            part_state_t *ps = (size_t)p < w->nparts ? &w->parts[p] : NULL;
+            rd_kafka_topic_partition_list_add(ps && !ps->paused ? go : pz,
+                                              w->topic, p);
+        }
+        if (pz->cnt)
+            rd_kafka_pause_partitions(rk, pz);
+        if (go->cnt)
+            rd_kafka_resume_partitions(rk, go);
+        rd_kafka_topic_partition_list_destroy(pz);
+        rd_kafka_topic_partition_list_destroy(go);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         on_revoke(w, parts, rd_kafka_assignment_lost(rk));
+        rd_kafka_resume_partitions(rk, parts); /* see above */
         if (cooperative)
             e = rd_kafka_incremental_unassign(rk, parts);
         else
@@ -889,7 +970,7 @@ static void reject(worker_t *w, const rd_kafka_message_t *m, sw_reason_t r,
     char err[256];
     if (sw_dlq_send(w->dlq, m->key, m->key_len, m->payload ? m->payload : "",
                     m->len, sw_reason_name(r), detail, w->topic, m->partition,
-                    m->offset, 10000, err, sizeof(err)) != 0) {
+                    m->offset, 1000, err, sizeof(err)) != 0) {
         w->m.dlq_failed++;
         SW_ERROR(MOD,
                  "dead letter not sent partition=%d offset=%lld reason=%s "
@@ -924,12 +1005,28 @@ static void process_run(worker_t *w, batch_t *b, size_t i, size_t j,
             w->m.skipped++; /* already processed (a re-fetch) */
             continue;
         }
+        if (ps->check_gap) {
+            ps->check_gap = 0;
+            if (ps->next_offset >= 0 && m->offset > ps->next_offset) {
+                w->m.offset_gaps++;
+                SW_WARN(MOD,
+                        "offsets missing topic=%s partition=%d from=%lld "
+                        "to=%lld (deleted by retention before they were "
+                        "processed?)",
+                        w->topic, p, (long long)ps->next_offset,
+                        (long long)m->offset - 1);
+            }
+        }
         ps->next_offset = m->offset + 1;
         ps->consumed++;
         processed++;
         w->m.consumed++;
-        if (sw_event_decode_msgpack(m->payload ? m->payload : "", m->len, now,
-                                    &b->evs[ne], &err) == 0) {
+        /* the future-time rule against the message's timestamp, not the
+         * wall clock: a replay decides as the first reading did */
+        int64_t mts = rd_kafka_message_timestamp(m, NULL);
+        if (sw_event_decode_msgpack(m->payload ? m->payload : "", m->len,
+                                    mts > 0 ? mts : now, &b->evs[ne],
+                                    &err) == 0) {
             b->evp[ne] = &b->evs[ne];
             b->idx[ne++] = (int)k;
         } else {
@@ -1200,6 +1297,14 @@ static void publish_metrics(worker_t *w, int64_t now)
     COUNTER("kafka_errors_total", "Kafka client errors (retried).",
             w->m.kafka_errors);
     COUNTER("rebalances_total", "Consumer group rebalances.", w->m.rebalances);
+    COUNTER("events_skipped_total",
+            "Messages before the next offset to process (read again after a "
+            "seek), not processed twice.",
+            w->m.skipped);
+    COUNTER("offset_gaps_total",
+            "Times the first message after a checkpoint was past its offset "
+            "(messages deleted before they were processed).",
+            w->m.offset_gaps);
     GAUGE("engine_keys", "Series (section or section and type) in memory.",
           "%llu", (unsigned long long)es->keys);
     GAUGE("engine_state_bytes", "Memory held by windows and dedup tables.",
@@ -1218,6 +1323,11 @@ static void publish_metrics(worker_t *w, int64_t now)
         snprintf(
             health, sizeof(health), "all Kafka brokers down for %lld s (%s)",
             (long long)((now - w->kafka_down_since) / 1000), w->kafka_error);
+    else if (w->dlq_broken)
+        snprintf(health, sizeof(health),
+                 "dead letters lost (%s); checkpoints stopped: restart the "
+                 "worker once the dead-letter topic works",
+                 sw_producer_stats(w->dlq)->last_error);
     else if (stop_requested)
         snprintf(health, sizeof(health), "stopping");
     else {
@@ -1565,6 +1675,7 @@ int sw_cmd_run(int argc, char **argv)
         fprintf(stderr, "surgewatch run: out of memory\n");
         goto out;
     }
+    signal(SIGPIPE, SIG_IGN); /* a Redis reset must be an error, not death */
     /* Redis first: assignments need it to load their state */
     if (redis_open(w, errstr, sizeof(errstr)) != 0)
         redis_failed(w, "connect", errstr);
@@ -1628,6 +1739,8 @@ int sw_cmd_run(int argc, char **argv)
             update_high(w);
             idle_tick(w, now);
             kafka_probe(w, now);
+            if (!w->redis_down && any_paused(w))
+                resume_all(w);
         }
         if (w->npending && !w->redis_down)
             flush_alerts(w);
