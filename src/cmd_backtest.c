@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,10 +53,18 @@ static const char help[] =
     "                        YYYY-MM-DD, or epoch milliseconds)\n"
     "      --to TIME         ignore events at or after TIME\n"
     "      --reorder DUR     events up to DUR out of time order are sorted\n"
+    "                        (0s: none; they reach the detectors in input\n"
+    "                        order, as a worker reads a partition)\n"
     "                        before the detectors see them (default 1h, at\n"
     "                        most the lateness); later ones, within the\n"
     "                        lateness, reach them as late corrections, as\n"
     "                        in the live worker\n"
+    "      --partitions N    count each section in the partition of a topic\n"
+    "                        of N partitions that `publish` would put it in,\n"
+    "                        each partition with its own watermark, as\n"
+    "                        `surgewatch run` does (default 1: one\n"
+    "                        watermark for all; the same alerts for events in\n"
+    "                        time order, not for late ones)\n"
     "  -q, --quiet           no line per rejected event, only the summary\n"
     "      --threads N       1: everything on one core; 2: decoding in\n"
     "                        threads of their own (two for a file of JSON\n"
@@ -264,6 +273,7 @@ typedef struct backtest {
     int64_t from_ms, to_ms;
     int64_t max_ts;
     int quiet, no_alerts;
+    int32_t partitions; /* as a Kafka topic of this many partitions */
     uint64_t read, rejected, out_of_range, late, unknown_section;
     uint64_t reasons[SW_REASON__COUNT];
     uint64_t seq;
@@ -318,7 +328,19 @@ static void flush_batch(backtest_t *bt)
         return;
     for (size_t i = 0; i < bt->nbatch; i++)
         bt->batch[i] = &bt->q.slab[bt->batch_slot[i]];
-    sw_engine_push_batch(bt->engine, 0, bt->batch, bt->nbatch, bt->results);
+    if (bt->partitions > 1) {
+        /* each section in the partition librdkafka's default partitioner
+         * (the one of `publish` and kcat) gives its key, as the worker
+         * sees it: every partition with its own watermark */
+        for (size_t i = 0; i < bt->nbatch; i++) {
+            const sw_event_t *ev = bt->batch[i];
+            int32_t part = rd_kafka_msg_partitioner_consistent_random(
+                NULL, ev->section, ev->section_len, bt->partitions, NULL, NULL);
+            bt->results[i] = sw_engine_push(bt->engine, part, ev);
+        }
+    } else {
+        sw_engine_push_batch(bt->engine, 0, bt->batch, bt->nbatch, bt->results);
+    }
     for (size_t i = 0; i < bt->nbatch; i++) {
         if (bt->results[i] == SW_REASON_LATE)
             bt->late++;
@@ -384,7 +406,9 @@ static void accept_pending(backtest_t *bt)
     ro_push(&bt->q, bt->pending);
     /* events within the sorting horizon of the newest may still be
      * preceded by another: release only what is older than that */
-    while (ro_len(&bt->q) && ro_min_ts(&bt->q) < bt->max_ts - bt->reorder_ms)
+    while (ro_len(&bt->q) &&
+           (bt->reorder_ms == 0 || /* 0: in input order, as they came */
+            ro_min_ts(&bt->q) < bt->max_ts - bt->reorder_ms))
         feed_next(bt);
 }
 
@@ -913,7 +937,14 @@ static int parse_time(const char *s, int64_t *ms)
     return -1;
 }
 
-enum { OPT_FROM = 256, OPT_TO, OPT_NO_ALERTS, OPT_REORDER, OPT_THREADS };
+enum {
+    OPT_FROM = 256,
+    OPT_TO,
+    OPT_NO_ALERTS,
+    OPT_REORDER,
+    OPT_THREADS,
+    OPT_PARTITIONS
+};
 
 int sw_cmd_backtest(int argc, char **argv)
 {
@@ -927,6 +958,7 @@ int sw_cmd_backtest(int argc, char **argv)
         {"no-alerts", no_argument, NULL, OPT_NO_ALERTS},
         {"reorder", required_argument, NULL, OPT_REORDER},
         {"threads", required_argument, NULL, OPT_THREADS},
+        {"partitions", required_argument, NULL, OPT_PARTITIONS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -937,7 +969,8 @@ int sw_cmd_backtest(int argc, char **argv)
     backtest_t bt = {.from_ms = INT64_MIN,
                      .to_ms = INT64_MAX,
                      .max_ts = INT64_MIN,
-                     .reorder_ms = -1};
+                     .reorder_ms = -1,
+                     .partitions = 1};
     sw_settings_t settings;
     sw_config_t *cfg = NULL;
     int status = SW_EXIT_USAGE;
@@ -997,6 +1030,19 @@ int sw_cmd_backtest(int argc, char **argv)
                 goto out;
             }
             break;
+        case OPT_PARTITIONS: {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end || n < 1 || n > 10000) {
+                fprintf(stderr,
+                        "surgewatch backtest: --partitions %s: accepted: a "
+                        "whole number in 1..10000\n",
+                        optarg);
+                goto out;
+            }
+            bt.partitions = (int32_t)n;
+            break;
+        }
         case OPT_REORDER:
             if (sw_parse_duration(optarg, &bt.reorder_ms)) {
                 fprintf(stderr,
