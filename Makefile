@@ -28,6 +28,13 @@ CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) $(INCS) \
            $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(EXTRA_CFLAGS)
 # libcsv ships no pkg-config file
 LDLIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lcsv -lm -lpthread
+# jemalloc: librdkafka allocates each message in its fetcher thread and the
+# consumer frees it in another; glibc's malloc serialises that on an arena
+# lock (the worker ran 1.7x faster with jemalloc, bench/RESULTS.md). Not
+# in the sanitizer build, whose allocator is ASan's.
+ifneq ($(SAN),1)
+LDLIBS  += -Wl,--no-as-needed $(shell $(PKG_CONFIG) --libs jemalloc) -Wl,--as-needed
+endif
 LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
 
 # ---- the library (everything but the entry points) ----

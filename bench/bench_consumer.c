@@ -58,7 +58,8 @@ int main(int argc, char **argv)
         {"partition.assignment.strategy", "cooperative-sticky"},
         {"session.timeout.ms", "6000"},
         {"fetch.max.bytes", "52428800"},
-        {"queued.min.messages", "200000"},
+        {"queued.min.messages", "1000000"},
+        {"queued.max.messages.kbytes", "1048576"},
     };
     char err[512];
     rd_kafka_conf_t *kc = rd_kafka_conf_new();

@@ -18,8 +18,9 @@
 # publishes its metrics every 250 ms, so each end is known to about 0.25 s;
 # "inner" is the rate between the first snapshot and the last one below
 # EVENTS, both known to the poll interval. Workers are then stopped with
-# SIGTERM and must exit 0. "cpu" is CPU time over wall time inside the
-# window (1.00 = one core of the two).
+# SIGTERM and must exit 0; fewer than EVENTS consumed once every partition
+# is read to its end fails the benchmark (after the figures). "cpu" is CPU
+# time over wall time inside the window (1.00 = one core of the two).
 #
 # With two workers started together, one usually joins a few seconds
 # before the other (the first member's group forms at once, the second
@@ -161,17 +162,22 @@ while True:
     # done: every event consumed, every partition owned with no lag, and
     # nothing new for 2 s (events read twice after a lost assignment push
     # the sum past EVENTS before the end)
-    if (s >= events and t - seen_t >= 2.0 and total(vs, KEYS[3]) == nparts
-            and total(vs, KEYS[4]) == 0):
+    settled = (t0 is not None and total(vs, KEYS[3]) == nparts
+               and total(vs, KEYS[4]) == 0)
+    if settled and s >= events and t - seen_t >= 2.0:
+        break
+    # every partition read to its end, yet fewer than EVENTS consumed
+    if settled and s < events and t - seen_t >= 10.0:
         break
     time.sleep(0.02)
 t1, cpu1 = seen_t, seen_cpu
 secs = t1 - t0
 ir = (inner[1] - c0) / (inner[0] - t0) if inner and inner[0] > t0 else 0
-print("rate=%d secs=%.3f first_seen=%d inner_rate=%d final=%d replayed=%d counted=%d "
-      "rejected=%d owned=%s rebalances_at_first=%s rebalances=%s cpu_workers=%s "
-      "cpu_broker=%.2f" % (
-          events / secs, secs, c0, ir, s, s - events, total(vs, KEYS[1]),
+print("rate=%d secs=%.3f first_seen=%d inner_rate=%d final=%d replayed=%d missing=%d "
+      "counted=%d rejected=%d owned=%s rebalances_at_first=%s rebalances=%s "
+      "cpu_workers=%s cpu_broker=%.2f" % (
+          min(s, events) / secs, secs, c0, ir, s, max(s - events, 0),
+          max(events - s, 0), total(vs, KEYS[1]),
           total(vs, "rejected"),
           ",".join(str(v.get(KEYS[3], -1)) for v in vs),
           ",".join(map(str, reb0)),
@@ -180,19 +186,21 @@ print("rate=%d secs=%.3f first_seen=%d inner_rate=%d final=%d replayed=%d counte
           (cpu1[-1] - cpu0[-1]) / secs))
 PY
 
-# bare RUN [decode]: one bench_consumer in a fresh group; prints its rate
-# and its CPU use
+# bare RUN [decode]: one bench_consumer in a fresh group; sets brate and
+# bcpu (its rate and CPU use)
 bare() {
     local line
     line=$("$CONS" "$KAFKA_BOOTSTRAP" "$topic" "bw-$$-$1-bare${2:-}" "$EVENTS" ${2:+"$2"}) ||
         fail "bench_consumer ${2:-} (run $1) failed: $line"
-    sed -n 's/.*from the first: \([0-9]*\) msgs\/s, cpu \([0-9.]*\) cores.*/\1 \2/p' <<<"$line"
+    read -r brate bcpu < <(sed -n 's/.*from the first: \([0-9]*\) msgs\/s, cpu \([0-9.]*\) cores.*/\1 \2/p' <<<"$line")
+    [ -n "$brate" ] || fail "bench_consumer ${2:-} (run $1): $line"
 }
 
 # workers RUN K: K `surgewatch run` in a fresh group with a fresh Redis
-# prefix, started together; prints the poller's line
+# prefix, started together; sets wline (the poller's line). Not run in a
+# subshell: on failure the EXIT trap kills the workers by their pids.
 workers() {
-    local r=$1 k=$2 i port args=() ports=() line rc
+    local r=$1 k=$2 i port args=() ports=() rc
     wpids=()
     for i in $(seq 1 "$k"); do
         port=$(tests/lib/free-port)
@@ -203,13 +211,13 @@ workers() {
         "$BIN" run -b "$KAFKA_BOOTSTRAP" -t "$topic" -g "bw-$$-$r-w$k" -r "$REDIS_URL" \
             --redis-prefix "bw$$r${r}w$k" -m "127.0.0.1:${ports[i - 1]}" \
             -X session.timeout.ms=6000 "${xargs_[@]}" --log-level warn \
-            2> "$work/w-$r-$k-$i.log" &
+            > /dev/null 2> "$work/w-$r-$k-$i.log" &
         wpids+=($!)
         args+=("$!:${ports[i - 1]}")
     done
-    line=$(python3 "$work/poll.py" "$EVENTS" 300 "$nparts" "$broker_pid" "${args[@]}") || {
+    wline=$(python3 "$work/poll.py" "$EVENTS" 300 "$nparts" "$broker_pid" "${args[@]}") || {
         for i in $(seq 1 "$k"); do cat "$work/w-$r-$k-$i.log" >&2; done
-        fail "$k worker(s), run $r: $line"
+        fail "$k worker(s), run $r: $wline"
     }
     for i in $(seq 1 "$k"); do kill -TERM "${wpids[i - 1]}"; done
     for i in $(seq 1 "$k"); do
@@ -227,21 +235,22 @@ workers() {
             head -3 "$work/w-$r-$k-$i.log" | cut -c1-300 | sed 's/^/    /' >&2
         fi
     done
-    echo "$line"
 }
 
 field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 
-b_r=() b_c=() d_r=() d_c=() w1=() w1i=() w2=() w2i=() notes=()
+b_r=() b_c=() d_r=() d_c=() w1=() w1i=() w2=() w2i=() notes=() missing=0
 for r in $(seq 1 "$RUNS"); do
-    read -r rate c < <(bare "$r")
-    b_r+=("$rate") b_c+=("$c")
-    read -r rate c < <(bare "$r" decode)
-    d_r+=("$rate") d_c+=("$c")
-    l1=$(workers "$r" 1)
-    l2=$(workers "$r" 2)
+    bare "$r"
+    b_r+=("$brate") b_c+=("$bcpu")
+    bare "$r" decode
+    d_r+=("$brate") d_c+=("$bcpu")
+    workers "$r" 1
+    l1=$wline
+    workers "$r" 2
+    l2=$wline
     echo "run $r: bare ${b_r[-1]}/s (cpu ${b_c[-1]}), decode ${d_r[-1]}/s (cpu ${d_c[-1]})" >&2
     echo "  1 worker:  $l1" >&2
     echo "  2 workers: $l2" >&2
@@ -258,6 +267,14 @@ for r in $(seq 1 "$RUNS"); do
         [ "$reb0" = "$reb" ] || moved="YES (rebalance callbacks per worker $reb0 at the first event, $reb at the end)"
         rep=$(field replayed "$l")
         [ "$rep" = 0 ] || rep="$rep: events read twice (an assignment lost in the rebalance)"
+        miss=$(field missing "$l")
+        if [ "$miss" != 0 ]; then
+            rep="$rep; MISSING $miss: every partition was read to its end but only $(field final "$l") of $EVENTS events were consumed"
+            missing=1
+            keep=${TMPDIR:-/tmp}/sw-bench-worker-logs.$$
+            mkdir -p "$keep" && cp "$work"/w-"$r"-"$k"-*.log "$keep"/
+            echo "run $r, $k worker(s): $miss events missing; worker logs kept in $keep" >&2
+        fi
         notes+=("run $r, $k worker(s): $(field rate "$l")/s in $(field secs "$l") s, inner $(field inner_rate "$l")/s; cpu worker(s) $(field cpu_workers "$l"), broker $(field cpu_broker "$l"); partitions at the end $(field owned "$l"); rebalance inside the window: $moved; replayed $rep")
     done
 done
@@ -276,3 +293,5 @@ echo "surgewatch run, 2 workers, started together: median $m2 events/s (runs: ${
 echo "ratio to the bare consumer: 1 worker $(ratio "$m1" "$mb") (inner $(ratio "$m1i" "$mb")), 2 workers $(ratio "$m2" "$mb") (inner $(ratio "$m2i" "$mb")); bare + decode $(ratio "$md" "$mb")"
 printf '%s\n' "${notes[@]}"
 echo "every worker exited 0 on SIGTERM"
+# events lost are a failure, after the figures
+[ "$missing" = 0 ] || fail "events were missing (see above)"

@@ -364,6 +364,7 @@ typedef struct worker {
     uint64_t log_repeats_seen; /* sw_alert_log_repeats of this connection */
     int dlq_broken;            /* a dead letter was lost: no checkpoints */
     int64_t dlq_warned_ms;
+    int64_t last_commit_ms;
     sw_http_t *http;
 
     part_state_t *parts;
@@ -700,8 +701,15 @@ static void checkpoint_all(worker_t *w, int force)
                 any = 1;
         }
     }
-    if (any)
+    /* The group's committed offsets are for the usual Kafka tools only
+     * (the resume point is the checkpoint), so they are committed seldom:
+     * librdkafka 2.0.2 declares the assignment lost when a commit meets a
+     * rebalance (ILLEGAL_GENERATION, librdkafka#4059), and a lost
+     * assignment costs a replay. */
+    if (any && (force || now - w->last_commit_ms >= 30000)) {
+        w->last_commit_ms = now;
         commit_offsets(w, -1, !force);
+    }
 }
 
 /* load_state(): Redis is unreachable, the partition waits */
@@ -889,10 +897,8 @@ static void on_revoke(worker_t *w, rd_kafka_topic_partition_list_t *parts,
                             "checkpoint)";
         if (!ps->dirty || ps->next_offset < 0)
             saved = "unchanged";
-        else if (can_save && checkpoint(w, p) == 0) {
-            saved = "yes";
-            commit_offsets(w, p, 1);
-        }
+        else if (can_save && checkpoint(w, p) == 0)
+            saved = "yes"; /* no offset commit here: see checkpoint_all */
         SW_INFO(MOD,
                 "partition %s topic=%s partition=%d offset=%lld "
                 "checkpointed=%s",
@@ -1411,7 +1417,8 @@ static rd_kafka_conf_t *kafka_conf(worker_t *w, const sw_props_t *props,
         {"partition.assignment.strategy", "cooperative-sticky"},
         {"session.timeout.ms", "10000"},
         {"fetch.max.bytes", "52428800"},
-        {"queued.min.messages", "200000"},
+        {"queued.min.messages", "1000000"},
+        {"queued.max.messages.kbytes", "1048576"},
     };
     char err[512];
     for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
