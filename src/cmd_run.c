@@ -328,19 +328,16 @@ typedef struct part_state {
     int64_t next_offset;  /* the next offset to process; -1: from the start */
     int64_t ckpt_offset;  /* the offset of the last checkpoint, or -1 */
     int64_t ckpt_wall_ms; /* when it was written (or loaded) */
-    int64_t assigned_ms;
-    uint64_t since_ckpt; /* events since the last checkpoint */
+    uint64_t since_ckpt;  /* events since the last checkpoint */
     int64_t last_event_ms;
     int64_t high; /* the end offset last seen, -1 unknown */
-    uint64_t consumed;
 } part_state_t;
 
 typedef struct metrics {
-    uint64_t consumed, counted, duplicates, skipped;
+    uint64_t consumed, skipped;
     uint64_t rejected[SW_REASON__COUNT];
     uint64_t dlq_failed;
     uint64_t alerts[3];
-    uint64_t alert_writes;
     uint64_t alert_repeats; /* transitions the log already held */
     uint64_t ckpt_count, ckpt_failed, ckpt_load_errors;
     double ckpt_last_s, ckpt_sum_s;
@@ -589,7 +586,6 @@ static int flush_alerts(worker_t *w)
             redis_failed(w, "alert log", err);
             return -1;
         }
-        w->m.alert_writes++;
     }
     w->m.alert_repeats += sw_alert_log_repeats(w->log) - w->log_repeats_seen;
     w->log_repeats_seen = sw_alert_log_repeats(w->log);
@@ -864,7 +860,7 @@ static void on_assign(worker_t *w, rd_kafka_topic_partition_list_t *parts)
         memset(ps, 0, sizeof(*ps));
         ps->next_offset = ps->ckpt_offset = ps->high = -1;
         ps->owned = 1;
-        ps->assigned_ms = ps->last_event_ms = now;
+        ps->last_event_ms = now;
         int64_t off = load_state(w, tp->partition);
         if (off == LOAD_WAIT) {
             /* Redis is down: read nothing until the state is loaded */
@@ -977,11 +973,16 @@ static void reject(worker_t *w, const rd_kafka_message_t *m, sw_reason_t r,
     if (sw_dlq_send(w->dlq, m->key, m->key_len, m->payload ? m->payload : "",
                     m->len, sw_reason_name(r), detail, w->topic, m->partition,
                     m->offset, 1000, err, sizeof(err)) != 0) {
-        w->m.dlq_failed++;
-        SW_ERROR(MOD,
-                 "dead letter not sent partition=%d offset=%lld reason=%s "
-                 "error=\"%s\"",
-                 m->partition, (long long)m->offset, sw_reason_name(r), err);
+        /* counted; logged at most every 10 s (no log line per event) */
+        int64_t now = sw_clock_now_ms();
+        if (w->m.dlq_failed++ == 0 || now - w->dlq_warned_ms >= 10000) {
+            w->dlq_warned_ms = now;
+            SW_ERROR(MOD,
+                     "dead letter not sent partition=%d offset=%lld "
+                     "reason=%s error=\"%s\" failed_so_far=%llu",
+                     m->partition, (long long)m->offset, sw_reason_name(r), err,
+                     (unsigned long long)w->m.dlq_failed);
+        }
     }
 }
 
@@ -1024,7 +1025,6 @@ static void process_run(worker_t *w, batch_t *b, size_t i, size_t j,
             }
         }
         ps->next_offset = m->offset + 1;
-        ps->consumed++;
         processed++;
         w->m.consumed++;
         /* the future-time rule against the message's timestamp, not the
@@ -1174,15 +1174,13 @@ static void publish_metrics(worker_t *w, int64_t now)
         return;
     size_t len = 0;
     const sw_engine_stats_t *es = sw_engine_stats(w->engine);
-    w->m.counted = es->events;
-    w->m.duplicates = es->duplicates;
     COUNTER("events_consumed_total",
             "Messages read from the events topic and processed.",
             w->m.consumed);
-    COUNTER("events_counted_total", "Events counted in windows.", w->m.counted);
+    COUNTER("events_counted_total", "Events counted in windows.", es->events);
     COUNTER("events_duplicate_total",
             "Re-sent events (same source and id) counted once.",
-            w->m.duplicates);
+            es->duplicates);
     mprintf(w, &len,
             "# HELP surgewatch_events_rejected_total Messages sent to the "
             "dead-letter topic, by reason.\n"
