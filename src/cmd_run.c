@@ -324,7 +324,8 @@ typedef struct part_state {
     int ready;     /* its checkpoint is loaded and reading starts from it */
     int paused;    /* paused by us (Redis down, or waiting for its state) */
     int dirty;     /* state changed since the last checkpoint */
-    int check_gap; /* the next message should be at next_offset */
+    int need_seek; /* a message came past next_offset: seek back to it */
+    int64_t gap_checked;  /* next_offset when a seek there was done, or -2 */
     int64_t next_offset;  /* the next offset to process; -1: from the start */
     int64_t ckpt_offset;  /* the offset of the last checkpoint, or -1 */
     int64_t ckpt_wall_ms; /* when it was written (or loaded) */
@@ -345,6 +346,7 @@ typedef struct metrics {
     uint64_t redis_errors, kafka_errors;
     uint64_t rebalances;
     uint64_t offset_gaps;
+    uint64_t seeks;
 } metrics_t;
 
 typedef struct worker {
@@ -360,6 +362,7 @@ typedef struct worker {
     sw_checkpoint_store_t *store;
     uint64_t log_repeats_seen; /* sw_alert_log_repeats of this connection */
     int dlq_broken;            /* a dead letter was lost: no checkpoints */
+    int seek_wanted;           /* some partition has need_seek */
     int64_t dlq_warned_ms;
     int64_t last_commit_ms;
     sw_http_t *http;
@@ -397,6 +400,13 @@ static void on_signal(int sig)
     stop_requested++;
 }
 
+static void part_reset(part_state_t *ps)
+{
+    memset(ps, 0, sizeof(*ps));
+    ps->next_offset = ps->ckpt_offset = ps->high = -1;
+    ps->gap_checked = -2;
+}
+
 static part_state_t *part_get(worker_t *w, int32_t p)
 {
     if (p < 0)
@@ -406,10 +416,8 @@ static part_state_t *part_get(worker_t *w, int32_t p)
         part_state_t *np = realloc(w->parts, n * sizeof(*np));
         if (np == NULL)
             return NULL;
-        for (size_t i = w->nparts; i < n; i++) {
-            memset(&np[i], 0, sizeof(np[i]));
-            np[i].next_offset = np[i].ckpt_offset = np[i].high = -1;
-        }
+        for (size_t i = w->nparts; i < n; i++)
+            part_reset(&np[i]);
         w->parts = np;
         w->nparts = n;
     }
@@ -739,7 +747,6 @@ static int64_t load_state(worker_t *w, int32_t p)
         free(state);
         ps->next_offset = ps->ckpt_offset = offset;
         ps->ckpt_wall_ms = now;
-        ps->check_gap = 1;
         SW_INFO(MOD,
                 "partition loaded topic=%s partition=%d offset=%lld "
                 "checkpoint_age_s=%lld bytes=%zu",
@@ -807,12 +814,50 @@ static void resume_all(worker_t *w)
             }
             rd_kafka_topic_partition_list_add(go, w->topic,
                                               l->elems[i].partition);
-            w->parts[l->elems[i].partition].paused = 0;
-            w->parts[l->elems[i].partition].check_gap = 1;
+            part_state_t *ps = &w->parts[l->elems[i].partition];
+            ps->paused = 0;
+            ps->gap_checked = ps->next_offset; /* sought there */
         }
         if (go->cnt)
             rd_kafka_resume_partitions(w->rk, go);
         rd_kafka_topic_partition_list_destroy(go);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Partitions where a message came past next_offset: seek them back to it.
+ * One that cannot be sought yet keeps need_seek and is tried again. */
+static void seek_pending(worker_t *w)
+{
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new((int)w->nparts + 1);
+    for (size_t i = 0; i < w->nparts; i++) {
+        part_state_t *ps = &w->parts[i];
+        if (ps->owned && ps->need_seek)
+            rd_kafka_topic_partition_list_add(l, w->topic, (int32_t)i)->offset =
+                ps->next_offset;
+    }
+    w->seek_wanted = 0;
+    rd_kafka_error_t *e =
+        l->cnt ? rd_kafka_seek_partitions(w->rk, l, 5000) : NULL;
+    if (e) {
+        SW_WARN(MOD, "seek error=\"%s\"; retrying", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        w->seek_wanted = 1;
+    }
+    for (int i = 0; i < l->cnt && !e; i++) {
+        part_state_t *ps = &w->parts[l->elems[i].partition];
+        if (l->elems[i].err) {
+            w->seek_wanted = 1;
+            continue;
+        }
+        ps->need_seek = 0;
+        ps->gap_checked = ps->next_offset;
+        w->m.seeks++;
+        SW_INFO(MOD,
+                "seek topic=%s partition=%d offset=%lld (messages came from "
+                "further on)",
+                w->topic, l->elems[i].partition, (long long)ps->next_offset);
     }
     rd_kafka_topic_partition_list_destroy(l);
 }
@@ -857,8 +902,7 @@ static void on_assign(worker_t *w, rd_kafka_topic_partition_list_t *parts)
             w->fatal = 1;
             return;
         }
-        memset(ps, 0, sizeof(*ps));
-        ps->next_offset = ps->ckpt_offset = ps->high = -1;
+        part_reset(ps);
         ps->owned = 1;
         ps->last_event_ms = now;
         int64_t off = load_state(w, tp->partition);
@@ -901,8 +945,7 @@ static void on_revoke(worker_t *w, rd_kafka_topic_partition_list_t *parts,
                 lost ? "lost" : "revoked", w->topic, p,
                 (long long)ps->next_offset, saved);
         sw_engine_drop(w->engine, p);
-        memset(ps, 0, sizeof(*ps));
-        ps->next_offset = ps->ckpt_offset = ps->high = -1;
+        part_reset(ps);
     }
 }
 
@@ -1000,8 +1043,8 @@ static void process_run(worker_t *w, batch_t *b, size_t i, size_t j,
 {
     int32_t p = b->msgs[i]->partition;
     part_state_t *ps = part_get(w, p);
-    if (ps == NULL || !ps->owned || !ps->ready || ps->paused) {
-        w->m.skipped += j - i; /* read again after the seek on resume */
+    if (ps == NULL || !ps->owned || !ps->ready || ps->paused || ps->need_seek) {
+        w->m.skipped += j - i; /* read again after the seek */
         return;
     }
     size_t ne = 0, processed = 0;
@@ -1012,17 +1055,25 @@ static void process_run(worker_t *w, batch_t *b, size_t i, size_t j,
             w->m.skipped++; /* already processed (a re-fetch) */
             continue;
         }
-        if (ps->check_gap) {
-            ps->check_gap = 0;
-            if (ps->next_offset >= 0 && m->offset > ps->next_offset) {
-                w->m.offset_gaps++;
-                SW_WARN(MOD,
-                        "offsets missing topic=%s partition=%d from=%lld "
-                        "to=%lld (deleted by retention before they were "
-                        "processed?)",
-                        w->topic, p, (long long)ps->next_offset,
-                        (long long)m->offset - 1);
+        if (ps->next_offset >= 0 && m->offset > ps->next_offset) {
+            if (ps->gap_checked != ps->next_offset) {
+                /* Not where this partition must go on. librdkafka 2.0.2
+                 * can resume a partition given back to this consumer
+                 * where its former assignment stopped fetching, past our
+                 * checkpoint: seek to next_offset (after the batch) and
+                 * read nothing of it until then. */
+                ps->need_seek = 1;
+                w->seek_wanted = 1;
+                w->m.skipped += j - k;
+                break;
             }
+            /* a seek to next_offset, and still not there: gone */
+            w->m.offset_gaps++;
+            SW_WARN(MOD,
+                    "offsets missing topic=%s partition=%d from=%lld to=%lld "
+                    "(deleted by retention before they were processed?)",
+                    w->topic, p, (long long)ps->next_offset,
+                    (long long)m->offset - 1);
         }
         ps->next_offset = m->offset + 1;
         processed++;
@@ -1305,6 +1356,10 @@ static void publish_metrics(worker_t *w, int64_t now)
             "Messages before the next offset to process (read again after a "
             "seek), not processed twice.",
             w->m.skipped);
+    COUNTER("seeks_total",
+            "Times a partition was sought back to its next offset because "
+            "messages came from further on.",
+            w->m.seeks);
     COUNTER("offset_gaps_total",
             "Times the first message after a checkpoint was past its offset "
             "(messages deleted before they were processed).",
@@ -1739,6 +1794,8 @@ int sw_cmd_run(int argc, char **argv)
         for (size_t k = 0; k < (size_t)n; k++)
             rd_kafka_message_destroy(b.msgs[k]);
         sw_producer_poll(w->dlq, 0);
+        if (w->seek_wanted)
+            seek_pending(w);
         if (now - last_tick >= 1000) {
             last_tick = now;
             update_high(w);

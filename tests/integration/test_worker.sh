@@ -208,6 +208,9 @@ for g in a b c; do
 done
 pycheck dlq "$W/feed/garbage.json" "$W/dlq-a.txt" once
 pycheck dlq "$W/feed/garbage.json" "$W/dlq-b.txt" at-least-once
+# what B's workers said about partitions, seeks, gaps and dead letters
+grep -hE "lost|seek|offsets missing|dead letter|ERROR|loaded|no checkpoint" "$W/b1.log" "$W/b2.log" |
+    sed 's/^/# B: /' | head -20
 pycheck dlq "$W/feed/garbage.json" "$W/dlq-c.txt" at-least-once
 # a sample of A's dead letters: the source position holds the same payload
 n=0
