@@ -814,9 +814,9 @@ static void resume_all(worker_t *w)
             }
             rd_kafka_topic_partition_list_add(go, w->topic,
                                               l->elems[i].partition);
-            part_state_t *ps = &w->parts[l->elems[i].partition];
-            ps->paused = 0;
-            ps->gap_checked = ps->next_offset; /* sought there */
+            /* (not gap_checked: a resume may still skip offsets, and the
+             * seek-back must then happen once more) */
+            w->parts[l->elems[i].partition].paused = 0;
         }
         if (go->cnt)
             rd_kafka_resume_partitions(w->rk, go);
@@ -963,28 +963,35 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             e = rd_kafka_incremental_assign(rk, parts);
         else
             rd_kafka_assign(rk, parts);
-        /* librdkafka keeps a partition's pause across a revoke and a new
-         * assignment: set it explicitly. Partitions waiting for Redis (or
-         * paused by an outage during the loads) stay paused. */
+        /* Partitions waiting for Redis (or paused by an outage during the
+         * loads) stay paused. Pause and resume are used for nothing else:
+         * librdkafka 2.0.2's batch consumer can skip offsets around them
+         * (fixed in 2.1.0); the seek-back in process_run() catches that. */
         rd_kafka_topic_partition_list_t *pz =
-            rd_kafka_topic_partition_list_new(parts->cnt);
-        rd_kafka_topic_partition_list_t *go =
             rd_kafka_topic_partition_list_new(parts->cnt);
         for (int i = 0; i < parts->cnt; i++) {
             int32_t p = parts->elems[i].partition;
             part_state_t *ps = (size_t)p < w->nparts ? &w->parts[p] : NULL;
-            rd_kafka_topic_partition_list_add(ps && !ps->paused ? go : pz,
-                                              w->topic, p);
+            if (ps == NULL || ps->paused)
+                rd_kafka_topic_partition_list_add(pz, w->topic, p);
         }
         if (pz->cnt)
             rd_kafka_pause_partitions(rk, pz);
-        if (go->cnt)
-            rd_kafka_resume_partitions(rk, go);
         rd_kafka_topic_partition_list_destroy(pz);
-        rd_kafka_topic_partition_list_destroy(go);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        /* librdkafka keeps a partition's pause across a revoke and a later
+         * assignment: resume what we paused before letting it go */
+        rd_kafka_topic_partition_list_t *rz =
+            rd_kafka_topic_partition_list_new(parts->cnt);
+        for (int i = 0; i < parts->cnt; i++) {
+            int32_t p = parts->elems[i].partition;
+            if ((size_t)p < w->nparts && w->parts[p].paused)
+                rd_kafka_topic_partition_list_add(rz, w->topic, p);
+        }
         on_revoke(w, parts, rd_kafka_assignment_lost(rk));
-        rd_kafka_resume_partitions(rk, parts); /* see above */
+        if (rz->cnt)
+            rd_kafka_resume_partitions(rk, rz);
+        rd_kafka_topic_partition_list_destroy(rz);
         if (cooperative)
             e = rd_kafka_incremental_unassign(rk, parts);
         else
