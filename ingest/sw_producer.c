@@ -53,8 +53,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
-                   const char *buf)
+void sw_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                     const char *buf)
 {
     (void)rk;
     /* syslog levels: 0..3 error, 4 warning, 5..6 info, 7 debug */
@@ -113,7 +113,7 @@ sw_producer_t *sw_producer_new(const sw_props_t *props, const char *topic,
     }
     rd_kafka_conf_set_opaque(conf, p);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_log_cb(conf, sw_kafka_log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
     if (p->rk == NULL) {

@@ -12,6 +12,7 @@
 
 #include "sw_config.h"
 
+#include <librdkafka/rdkafka.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +81,12 @@ const sw_producer_stats_t *sw_producer_stats(const sw_producer_t *self);
  * SW_ERR_INVAL with errstr set when the name is not a valid topic name. */
 int sw_producer_set_dlq_topic(sw_producer_t *self, const char *name,
                               char *errstr, size_t errstr_size);
+
+/* A librdkafka log callback (rd_kafka_conf_set_log_cb) that writes its
+ * lines through sw_log, syslog levels mapped to ours, for every client the
+ * project makes. */
+void sw_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                     const char *buf);
 
 /* The name of the dead-letter topic. Borrowed. */
 const char *sw_producer_dlq_topic(const sw_producer_t *self);

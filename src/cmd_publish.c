@@ -466,24 +466,12 @@ int sw_cmd_publish(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "b:t:X:c:f:nqh", longopts, NULL)) !=
            -1) {
+        int k = sw_kafka_opt("publish", opt, optarg, &ko);
+        if (k < 0)
+            goto out;
+        if (k > 0)
+            continue;
         switch (opt) {
-        case 'b':
-            ko.brokers = optarg;
-            break;
-        case 't':
-            ko.topic = optarg;
-            break;
-        case 'X':
-            if (sw_props_set_kv(&ko.flag_props, optarg, "-X") != 0) {
-                fprintf(stderr,
-                        "surgewatch publish: -X %s: expected KEY=VALUE\n",
-                        optarg);
-                goto out;
-            }
-            break;
-        case 'c':
-            ko.config_path = optarg;
-            break;
         case 'f':
             if (strcmp(optarg, "json") == 0 || strcmp(optarg, "jsonl") == 0)
                 p.format = SW_FORMAT_JSON;

@@ -442,17 +442,6 @@ static void on_alert(void *opaque, const sw_alert_t *a)
 
 /* -------------------------------------------------------------- Kafka */
 
-static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
-                         const char *buf)
-{
-    (void)rk;
-    sw_log_level_t l = level <= 3   ? SW_LOG_ERROR
-                       : level == 4 ? SW_LOG_WARN
-                       : level <= 6 ? SW_LOG_INFO
-                                    : SW_LOG_DEBUG;
-    SW_LOG(l, "kafka", "%s: %s", fac, buf);
-}
-
 static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
                            void *opaque)
 {
@@ -1518,7 +1507,7 @@ static int kafka_setup(worker_t *w, const sw_props_t *props, char *errstr,
     rd_kafka_conf_set_opaque(kc, w);
     rd_kafka_conf_set_rebalance_cb(kc, rebalance_cb);
     rd_kafka_conf_set_error_cb(kc, kafka_error_cb);
-    rd_kafka_conf_set_log_cb(kc, kafka_log_cb);
+    rd_kafka_conf_set_log_cb(kc, sw_kafka_log_cb);
     w->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
     if (w->rk == NULL) {
         snprintf(errstr, errsz, "cannot create the Kafka consumer: %s", err);
@@ -1601,23 +1590,12 @@ int sw_cmd_run(int argc, char **argv)
     int status = SW_EXIT_USAGE;
     while ((opt = getopt_long(argc, argv, "b:t:X:c:g:r:m:h", longopts, NULL)) !=
            -1) {
+        int k = sw_kafka_opt("run", opt, optarg, &ko);
+        if (k < 0)
+            goto out_props;
+        if (k > 0)
+            continue;
         switch (opt) {
-        case 'b':
-            ko.brokers = optarg;
-            break;
-        case 't':
-            ko.topic = optarg;
-            break;
-        case 'X':
-            if (sw_props_set_kv(&ko.flag_props, optarg, "command line")) {
-                fprintf(stderr, "surgewatch run: -X '%s': expected KEY=VALUE\n",
-                        optarg);
-                goto out_props;
-            }
-            break;
-        case 'c':
-            ko.config_path = optarg;
-            break;
         case 'g':
             flags[S_GROUP] = optarg;
             break;

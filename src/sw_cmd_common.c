@@ -131,3 +131,27 @@ void sw_cmd_print_reasons(const char *cmd, const uint64_t *reasons)
                     (unsigned long long)reasons[r]);
     fputc('\n', stderr);
 }
+
+int sw_kafka_opt(const char *cmd, int opt, const char *arg, sw_kafka_opts_t *o)
+{
+    switch (opt) {
+    case 'b':
+        o->brokers = arg;
+        return 1;
+    case 't':
+        o->topic = arg;
+        return 1;
+    case 'c':
+        o->config_path = arg;
+        return 1;
+    case 'X':
+        if (sw_props_set_kv(&o->flag_props, arg, "-X") != 0) {
+            fprintf(stderr, "surgewatch %s: -X %s: expected KEY=VALUE\n", cmd,
+                    arg);
+            return -1;
+        }
+        return 1;
+    default:
+        return 0;
+    }
+}

@@ -28,6 +28,11 @@ typedef struct sw_kafka_opts {
 int sw_kafka_resolve(const char *cmd, const sw_kafka_opts_t *o,
                      sw_props_t *props, char *topic, size_t topic_size);
 
+/* Takes the Kafka options -b, -t, -X and -c of getopt into o. Returns 1
+ * when opt was one of them, 0 when it was not, -1 after printing what is
+ * wrong with a -X (prefixed with cmd). */
+int sw_kafka_opt(const char *cmd, int opt, const char *arg, sw_kafka_opts_t *o);
+
 /* 1 when s ends with suffix. */
 int sw_cmd_ends_with(const char *s, const char *suffix);
 
