@@ -51,6 +51,7 @@
 #define ALERT_CHUNK 500
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define DLQ_PAYLOAD_MAX 65536
 
 static const char help[] =
     "usage: surgewatch run [OPTIONS]\n"
@@ -338,6 +339,7 @@ typedef struct metrics {
     uint64_t consumed, skipped;
     uint64_t rejected[SW_REASON__COUNT];
     uint64_t dlq_failed;
+    uint64_t dlq_cut; /* dead letters whose payload was cut */
     uint64_t alerts[3];
     uint64_t alert_repeats; /* transitions the log already held */
     uint64_t ckpt_count, ckpt_failed, ckpt_load_errors;
@@ -1009,8 +1011,22 @@ static void reject(worker_t *w, const rd_kafka_message_t *m, sw_reason_t r,
 {
     w->m.rejected[r]++;
     char err[256];
+    /* A payload too big for any producer (a poison pill: it would stop
+     * every checkpoint) goes as its first DLQ_PAYLOAD_MAX bytes; the whole
+     * message stays in the events topic at source.offset. */
+    size_t len = m->len;
+    char big[320];
+    if (len > DLQ_PAYLOAD_MAX) {
+        snprintf(big, sizeof(big),
+                 "%s; payload of %zu bytes cut to its first %d in this dead "
+                 "letter",
+                 detail, m->len, DLQ_PAYLOAD_MAX);
+        detail = big;
+        len = DLQ_PAYLOAD_MAX;
+        w->m.dlq_cut++;
+    }
     if (sw_dlq_send(w->dlq, m->key, m->key_len, m->payload ? m->payload : "",
-                    m->len, sw_reason_name(r), detail, w->topic, m->partition,
+                    len, sw_reason_name(r), detail, w->topic, m->partition,
                     m->offset, 1000, err, sizeof(err)) != 0) {
         /* counted; logged at most every 10 s (no log line per event) */
         int64_t now = sw_clock_now_ms();
@@ -1237,6 +1253,10 @@ static void publish_metrics(worker_t *w, int64_t now)
                 "surgewatch_events_rejected_total{reason=\"%s\"} %llu\n",
                 sw_reason_name((sw_reason_t)r),
                 (unsigned long long)w->m.rejected[r]);
+    COUNTER("dead_letters_cut_total",
+            "Dead letters of payloads over 64 KiB, sent cut to their first "
+            "64 KiB (the whole message stays at its source offset).",
+            w->m.dlq_cut);
     COUNTER("dead_letters_failed_total",
             "Dead letters that could not be queued or delivered.",
             w->m.dlq_failed + sw_producer_stats(w->dlq)->failed);
