@@ -386,7 +386,7 @@ typedef struct worker {
     int kafka_down;
     int64_t kafka_down_since;
     char kafka_error[256];
-    int64_t kafka_logged_ms;
+    int64_t kafka_logged_ms, kafka_probed_ms;
     int fatal;
 
     metrics_t m;
@@ -471,23 +471,50 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
     }
 }
 
-static rd_kafka_topic_partition_list_t *owned_list(worker_t *w, int ready)
+static rd_kafka_topic_partition_list_t *owned_list(worker_t *w)
 {
     rd_kafka_topic_partition_list_t *l =
         rd_kafka_topic_partition_list_new((int)w->nparts + 1);
     for (size_t i = 0; i < w->nparts; i++)
-        if (w->parts[i].owned && (!ready || w->parts[i].ready))
+        if (w->parts[i].owned)
             rd_kafka_topic_partition_list_add(l, w->topic, (int32_t)i);
     return l;
 }
 
-static void commit_offsets(worker_t *w, int32_t only, int async)
+/* The partitions of `parts` that we hold paused (or know nothing of). */
+static rd_kafka_topic_partition_list_t *
+paused_among(worker_t *w, const rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        if ((size_t)p >= w->nparts || w->parts[p].paused)
+            rd_kafka_topic_partition_list_add(l, w->topic, p);
+    }
+    return l;
+}
+
+/* Seeks the partitions of l to their offsets. Returns -1 when nothing was
+ * sought (said in a log line); else 0, each element's err telling whether
+ * that partition was (a fetcher not started yet refuses). */
+static int seek_list(worker_t *w, rd_kafka_topic_partition_list_t *l)
+{
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(w->rk, l, 5000);
+    if (e == NULL)
+        return 0;
+    SW_WARN(MOD, "seek error=\"%s\"; retrying", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return -1;
+}
+
+static void commit_offsets(worker_t *w, int async)
 {
     rd_kafka_topic_partition_list_t *l =
         rd_kafka_topic_partition_list_new((int)w->nparts + 1);
     for (size_t i = 0; i < w->nparts; i++) {
         part_state_t *ps = &w->parts[i];
-        if (ps->ckpt_offset < 0 || (only >= 0 && (int32_t)i != only))
+        if (ps->ckpt_offset < 0)
             continue;
         rd_kafka_topic_partition_list_add(l, w->topic, (int32_t)i)->offset =
             ps->ckpt_offset;
@@ -528,7 +555,7 @@ static int redis_open(worker_t *w, char *err, size_t errsz)
 
 static void pause_all(worker_t *w)
 {
-    rd_kafka_topic_partition_list_t *l = owned_list(w, 0);
+    rd_kafka_topic_partition_list_t *l = owned_list(w);
     if (l->cnt)
         rd_kafka_pause_partitions(w->rk, l);
     for (int i = 0; i < l->cnt; i++)
@@ -605,8 +632,7 @@ static int checkpoint(worker_t *w, int32_t p)
         return 0;
     /* an alert lost to memory exhaustion, or a dead letter lost: never
      * move the offset past it (a restart replays from here) */
-    if (w->oom || w->dlq_broken || w->redis_down || w->npending ||
-        flush_alerts(w))
+    if (w->oom || w->dlq_broken || w->redis_down || flush_alerts(w))
         return -1;
     int64_t t0 = sw_clock_mono_ns();
     size_t len;
@@ -673,29 +699,28 @@ static int dlq_settled(worker_t *w, int timeout_ms)
     return !w->dlq_broken;
 }
 
+/* A checkpoint of ps is due: changed, and N events or T ms since the
+ * last one (or any change, when forced). */
+static int ckpt_due(const worker_t *w, const part_state_t *ps, int force,
+                    int64_t now)
+{
+    return ps->owned && ps->ready && ps->dirty &&
+           (force || ps->since_ckpt >= w->conf.ckpt_events ||
+            now - ps->ckpt_wall_ms >= w->conf.ckpt_interval_ms);
+}
+
 static void checkpoint_all(worker_t *w, int force)
 {
     int64_t now = sw_clock_now_ms();
     int any = 0, due = 0;
-    for (size_t i = 0; i < w->nparts; i++) {
-        part_state_t *ps = &w->parts[i];
-        if (ps->owned && ps->ready && ps->dirty &&
-            (force || ps->since_ckpt >= w->conf.ckpt_events ||
-             now - ps->ckpt_wall_ms >= w->conf.ckpt_interval_ms))
-            due = 1;
-    }
+    for (size_t i = 0; i < w->nparts; i++)
+        due |= ckpt_due(w, &w->parts[i], force, now);
     if (!due || w->redis_down || !dlq_settled(w, force ? 10000 : 200))
         return;
-    for (size_t i = 0; i < w->nparts && !w->redis_down; i++) {
-        part_state_t *ps = &w->parts[i];
-        if (!ps->owned || !ps->ready || !ps->dirty)
-            continue;
-        if (force || ps->since_ckpt >= w->conf.ckpt_events ||
-            now - ps->ckpt_wall_ms >= w->conf.ckpt_interval_ms) {
-            if (checkpoint(w, (int32_t)i) == 0)
-                any = 1;
-        }
-    }
+    for (size_t i = 0; i < w->nparts && !w->redis_down; i++)
+        if (ckpt_due(w, &w->parts[i], force, now) &&
+            checkpoint(w, (int32_t)i) == 0)
+            any = 1;
     /* The group's committed offsets are for the usual Kafka tools only
      * (the resume point is the checkpoint), so they are committed seldom:
      * librdkafka 2.0.2 declares the assignment lost when a commit meets a
@@ -703,7 +728,7 @@ static void checkpoint_all(worker_t *w, int force)
      * assignment costs a replay. */
     if (any && (force || now - w->last_commit_ms >= 30000)) {
         w->last_commit_ms = now;
-        commit_offsets(w, -1, !force);
+        commit_offsets(w, !force);
     }
 }
 
@@ -785,15 +810,8 @@ static void resume_all(worker_t *w)
         rd_kafka_topic_partition_list_add(l, w->topic, (int32_t)i)->offset =
             ps->next_offset >= 0 ? ps->next_offset : RD_KAFKA_OFFSET_BEGINNING;
     }
-    if (!w->redis_down && l->cnt) {
-        rd_kafka_error_t *e = rd_kafka_seek_partitions(w->rk, l, 5000);
-        if (e) { /* nothing sought: all stay paused, tried again later */
-            SW_WARN(MOD, "seek error=\"%s\"; retrying",
-                    rd_kafka_error_string(e));
-            rd_kafka_error_destroy(e);
-            rd_kafka_topic_partition_list_destroy(l);
-            return;
-        }
+    /* nothing sought: all stay paused, tried again later */
+    if (!w->redis_down && l->cnt && seek_list(w, l) == 0) {
         rd_kafka_topic_partition_list_t *go =
             rd_kafka_topic_partition_list_new(l->cnt);
         for (int i = 0; i < l->cnt; i++) {
@@ -828,15 +846,9 @@ static void seek_pending(worker_t *w)
             rd_kafka_topic_partition_list_add(l, w->topic, (int32_t)i)->offset =
                 ps->next_offset;
     }
-    w->seek_wanted = 0;
-    rd_kafka_error_t *e =
-        l->cnt ? rd_kafka_seek_partitions(w->rk, l, 5000) : NULL;
-    if (e) {
-        SW_WARN(MOD, "seek error=\"%s\"; retrying", rd_kafka_error_string(e));
-        rd_kafka_error_destroy(e);
-        w->seek_wanted = 1;
-    }
-    for (int i = 0; i < l->cnt && !e; i++) {
+    int failed = l->cnt && seek_list(w, l) != 0;
+    w->seek_wanted = failed;
+    for (int i = 0; i < l->cnt && !failed; i++) {
         part_state_t *ps = &w->parts[l->elems[i].partition];
         if (l->elems[i].err) {
             w->seek_wanted = 1;
@@ -958,27 +970,14 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
          * loads) stay paused. Pause and resume are used for nothing else:
          * librdkafka 2.0.2's batch consumer can skip offsets around them
          * (fixed in 2.1.0); the seek-back in process_run() catches that. */
-        rd_kafka_topic_partition_list_t *pz =
-            rd_kafka_topic_partition_list_new(parts->cnt);
-        for (int i = 0; i < parts->cnt; i++) {
-            int32_t p = parts->elems[i].partition;
-            part_state_t *ps = (size_t)p < w->nparts ? &w->parts[p] : NULL;
-            if (ps == NULL || ps->paused)
-                rd_kafka_topic_partition_list_add(pz, w->topic, p);
-        }
+        rd_kafka_topic_partition_list_t *pz = paused_among(w, parts);
         if (pz->cnt)
             rd_kafka_pause_partitions(rk, pz);
         rd_kafka_topic_partition_list_destroy(pz);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         /* librdkafka keeps a partition's pause across a revoke and a later
          * assignment: resume what we paused before letting it go */
-        rd_kafka_topic_partition_list_t *rz =
-            rd_kafka_topic_partition_list_new(parts->cnt);
-        for (int i = 0; i < parts->cnt; i++) {
-            int32_t p = parts->elems[i].partition;
-            if ((size_t)p < w->nparts && w->parts[p].paused)
-                rd_kafka_topic_partition_list_add(rz, w->topic, p);
-        }
+        rd_kafka_topic_partition_list_t *rz = paused_among(w, parts);
         on_revoke(w, parts, rd_kafka_assignment_lost(rk));
         if (rz->cnt)
             rd_kafka_resume_partitions(rk, rz);
@@ -1069,11 +1068,11 @@ static void process_run(worker_t *w, batch_t *b, size_t i, size_t j,
         }
         if (ps->next_offset >= 0 && m->offset > ps->next_offset) {
             if (ps->gap_checked != ps->next_offset) {
-                /* Not where this partition must go on. librdkafka 2.0.2
-                 * can resume a partition given back to this consumer
-                 * where its former assignment stopped fetching, past our
-                 * checkpoint: seek to next_offset (after the batch) and
-                 * read nothing of it until then. */
+                /* Not where this partition must go on: librdkafka
+                 * 2.0.2's batch consumer can skip offsets around a
+                 * rebalance or a pause/resume (fixed in 2.1.0). Seek to
+                 * next_offset (after the batch) and read nothing of the
+                 * partition until then. */
                 ps->need_seek = 1;
                 w->seek_wanted = 1;
                 w->m.skipped += j - k;
@@ -1167,10 +1166,9 @@ static void idle_tick(worker_t *w, int64_t now)
  * idle topic there may be none, so ask a broker for metadata every 5 s. */
 static void kafka_probe(worker_t *w, int64_t now)
 {
-    static int64_t last;
-    if (!w->kafka_down || now - last < 5000)
+    if (!w->kafka_down || now - w->kafka_probed_ms < 5000)
         return;
-    last = now;
+    w->kafka_probed_ms = now;
     const struct rd_kafka_metadata *md = NULL;
     if (rd_kafka_metadata(w->rk, 0, NULL, &md, 500) ==
         RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -11,16 +11,9 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
-require_env SW_BIN WORK KAFKA_BOOTSTRAP REDIS_URL
-PY=/usr/bin/python3
-W=$WORK/worker-churn
-mkdir -p "$W"
-B=$KAFKA_BOOTSTRAP
-topic=worker-churn-$$
-ini="$here/../scenario/scenario.ini"
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done' EXIT
 . "$here/../lib/worker.sh"
+worker_setup worker-churn
+ini="$here/../scenario/scenario.ini"
 
 $PY "$here/../scenario/make_scenario.py" --out "$W/events.jsonl" --truth "$W/truth.json" 2> /dev/null
 total=$(wc -l < "$W/events.jsonl")

@@ -9,15 +9,8 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
-require_env SW_BIN WORK KAFKA_BOOTSTRAP REDIS_URL
-PY=/usr/bin/python3
-W=$WORK/worker-idle
-mkdir -p "$W"
-B=$KAFKA_BOOTSTRAP
-topic=worker-idle-$$
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done' EXIT
 . "$here/../lib/worker.sh"
+worker_setup worker-idle
 
 for idle in 0s 2s; do
     cat > "$W/idle-$idle.ini" <<EOF

@@ -24,16 +24,9 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
-require_env SW_BIN WORK KAFKA_BOOTSTRAP REDIS_URL
-PY=/usr/bin/python3
-W=$WORK/worker-late
-mkdir -p "$W"
-B=$KAFKA_BOOTSTRAP
-topic=worker-late-$$
-ini="$here/../scenario/scenario.ini"
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done' EXIT
 . "$here/../lib/worker.sh"
+worker_setup worker-late
+ini="$here/../scenario/scenario.ini"
 
 $PY "$here/../scenario/make_scenario.py" --out "$W/events.jsonl" --truth "$W/truth.json" 2> /dev/null
 # arrival order: 30 % of the events 1..20 h late, seeded

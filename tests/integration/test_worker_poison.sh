@@ -9,15 +9,8 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
-require_env SW_BIN WORK KAFKA_BOOTSTRAP REDIS_URL
-PY=/usr/bin/python3
-W=$WORK/worker-poison
-mkdir -p "$W"
-B=$KAFKA_BOOTSTRAP
-topic=worker-poison-$$
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done' EXIT
 . "$here/../lib/worker.sh"
+worker_setup worker-poison
 printf '[windows]\nidle = 0s\n' > "$W/w.ini"
 ini=$W/w.ini
 

@@ -1,8 +1,21 @@
 # Sourced by the worker's integration tests: start, watch and stop
-# `surgewatch run` processes, and check alert logs. Needs tap.sh sourced,
-# and B (bootstrap), topic, ini, W (work dir), here, PY set by the caller;
-# start_worker reads $topic when it is called.
+# `surgewatch run` processes, and check alert logs. Needs tap.sh sourced
+# and `here` set; B (bootstrap), topic, W (work dir), PY come from
+# worker_setup or the caller, ini from the caller; start_worker reads
+# $topic and $ini when it is called.
 declare -A WPID WPORT
+# worker_setup NAME: needs the servers; W=$WORK/NAME, B (the broker),
+# topic=NAME-PID, PY, and workers started later killed when the script ends
+worker_setup() {
+    require_env SW_BIN WORK KAFKA_BOOTSTRAP REDIS_URL
+    PY=/usr/bin/python3
+    W=$WORK/$1
+    mkdir -p "$W"
+    B=$KAFKA_BOOTSTRAP
+    topic=$1-$$
+    pids=()
+    trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done' EXIT
+}
 # start_worker NAME GROUP REDIS_URL PREFIX [ARGS...]
 start_worker() {
     local name=$1 group=$2 url=$3 prefix=$4
