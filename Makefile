@@ -43,10 +43,10 @@ LIB_SRCS := \
     common/sw_ring.c common/sw_redis.c common/sw_http.c \
     config/sw_config.c config/sw_settings.c \
     detectors/sw_detector.c detectors/sw_engine.c alerts/sw_alert.c \
-    alerts/sw_alert_log.c \
+    alerts/sw_alert_log.c alerts/sw_alert_wire.c alerts/sw_acl.c \
     ingest/sw_event.c ingest/sw_event_text.c ingest/sw_producer.c \
     ingest/sw_checkpoint.c
-CMD_SRCS := src/main.c src/sw_cmd_common.c src/cmd_publish.c src/cmd_backtest.c \
+CMD_SRCS := src/main.c src/sw_cmd_common.c src/sw_cmd_settings.c src/cmd_publish.c src/cmd_backtest.c \
     src/cmd_run.c
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)

@@ -9,22 +9,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* KEYS: stream, seq, seen, active. ARGV: transition key, alert id, state,
- * JSON. Returns {seq, 1 when written now / 0 when it was there}. */
+/* KEYS: stream, seq, seen, active, last. ARGV: transition key, alert id,
+ * state, JSON (without seq), section. Returns {seq, 1 when written now /
+ * 0 when it was there}. The stream entry holds the JSON, the seq of the
+ * section's previous alert (prev, for gap detection per section) and the
+ * Redis time of the write (t, ms). The active hash holds the JSON with its
+ * seq. */
 static const char script[] =
     "local s = redis.call('HGET', KEYS[3], ARGV[1])\n"
     "if s then return {tonumber(s), 0} end\n"
     "local seq = redis.call('INCR', KEYS[2])\n"
-    "redis.call('XADD', KEYS[1], seq .. '-1', 'alert', ARGV[4])\n"
+    "local prev = redis.call('HGET', KEYS[5], ARGV[5]) or '0'\n"
+    "local now = redis.call('TIME')\n"
+    "local t = now[1] * 1000 + math.floor(now[2] / 1000)\n"
+    "redis.call('XADD', KEYS[1], seq .. '-1', 'alert', ARGV[4], 'prev', prev,"
+    " 't', t)\n"
     "redis.call('HSET', KEYS[3], ARGV[1], seq)\n"
+    "redis.call('HSET', KEYS[5], ARGV[5], seq)\n"
     "if ARGV[3] == 'resolved' then redis.call('HDEL', KEYS[4], ARGV[2])\n"
-    "else redis.call('HSET', KEYS[4], ARGV[2], ARGV[4]) end\n"
+    "else redis.call('HSET', KEYS[4], ARGV[2],"
+    " '{\"seq\":' .. seq .. ',' .. string.sub(ARGV[4], 2)) end\n"
     "return {seq, 1}\n";
 
 struct sw_alert_log {
     redisContext *c;
     char sha[41];
-    char k_stream[128], k_seq[128], k_seen[128], k_active[128];
+    char k_stream[128], k_seq[128], k_seen[128], k_active[128], k_last[128];
     uint64_t repeats;
 };
 
@@ -47,6 +57,7 @@ sw_alert_log_t *sw_alert_log_new(const char *url, const char *prefix,
     snprintf(l->k_seq, sizeof(l->k_seq), "%s:alerts:seq", prefix);
     snprintf(l->k_seen, sizeof(l->k_seen), "%s:alerts:seen", prefix);
     snprintf(l->k_active, sizeof(l->k_active), "%s:alerts:active", prefix);
+    snprintf(l->k_last, sizeof(l->k_last), "%s:alerts:last", prefix);
     l->c = sw_redis_connect(url, timeout_ms, errstr, errstr_size);
     if (l->c == NULL)
         goto fail;
@@ -120,10 +131,11 @@ static int write_batch(sw_alert_log_t *self, const sw_alert_t *alerts, size_t n,
                      sw_alert_state_name(a->state), (long long)a->window_end,
                      a->retracted ? "r" : "", (unsigned long)a->tseq);
         const char *state = sw_alert_state_name(a->state);
-        const char *argv[] = {"EVALSHA",      self->sha,   "4",
-                              self->k_stream, self->k_seq, self->k_seen,
-                              self->k_active, tkey,        a->alert_id,
-                              state,          json};
+        const char *argv[] = {"EVALSHA",      self->sha,    "5",
+                              self->k_stream, self->k_seq,  self->k_seen,
+                              self->k_active, self->k_last, tkey,
+                              a->alert_id,    state,        json,
+                              a->section};
         size_t argl[] = {7,
                          40,
                          1,
@@ -131,11 +143,13 @@ static int write_batch(sw_alert_log_t *self, const sw_alert_t *alerts, size_t n,
                          strlen(self->k_seq),
                          strlen(self->k_seen),
                          strlen(self->k_active),
+                         strlen(self->k_last),
                          (size_t)tl,
                          strlen(a->alert_id),
                          strlen(state),
-                         jl};
-        if (redisAppendCommandArgv(self->c, 11, argv, argl) != REDIS_OK) {
+                         jl,
+                         strlen(a->section)};
+        if (redisAppendCommandArgv(self->c, 13, argv, argl) != REDIS_OK) {
             snprintf(errstr, errstr_size, "Redis: %s", self->c->errstr);
             return SW_ERR_REDIS;
         }

@@ -10,9 +10,12 @@
  * script keeps the hash of active alerts (raised/updated in, resolved
  * out). Writes are pipelined: one round trip per batch, not per alert.
  *
- * Keys, under a prefix (default "sw"): PREFIX:alerts (stream),
- * PREFIX:alerts:seq (counter), PREFIX:alerts:seen (transition -> seq),
- * PREFIX:alerts:active (alert id -> JSON).
+ * Keys, under a prefix (default "sw"): PREFIX:alerts (stream; entry id
+ * "<seq>-1", fields alert (JSON), prev (the section's previous seq), t
+ * (write time, ms)), PREFIX:alerts:seq (counter), PREFIX:alerts:seen
+ * (transition -> seq), PREFIX:alerts:active (alert id -> JSON with seq),
+ * PREFIX:alerts:last (section -> seq of its latest alert). docs/alerts.md
+ * describes them for the hub and outside readers.
  *
  * An sw_alert_log_t belongs to one thread.
  */

@@ -24,6 +24,7 @@
 #include "sw_checkpoint.h"
 #include "sw_cmd.h"
 #include "sw_cmd_common.h"
+#include "sw_cmd_settings.h"
 #include "sw_config.h"
 #include "sw_engine.h"
 #include "sw_err.h"
@@ -70,16 +71,7 @@ static const char help[] =
     "      --dlq-topic NAME     dead-letter topic ([worker] dlq_topic, env\n"
     "                           SURGEWATCH_DLQ_TOPIC; default TOPIC.dlq)\n"
     "\n"
-    "Redis:\n"
-    "  -r, --redis URL          redis://[[user]:password@]host[:port][/db]\n"
-    "                           ([redis] url, env SURGEWATCH_REDIS_URL;\n"
-    "                           default redis://127.0.0.1:6379)\n"
-    "      --redis-prefix P     key prefix ([redis] prefix, env\n"
-    "                           SURGEWATCH_REDIS_PREFIX; default sw)\n"
-    "      --redis-timeout DUR  connect and command timeout ([redis]\n"
-    "                           timeout, env SURGEWATCH_REDIS_TIMEOUT;\n"
-    "                           default 2s)\n"
-    "\n"
+    "Redis:\n" SW_REDIS_OPTIONS_HELP "\n"
     "Worker:\n"
     "      --checkpoint-events N   checkpoint a partition after N events\n"
     "                           ([worker] checkpoint_events, env\n"
@@ -126,9 +118,7 @@ enum {
     S__COUNT
 };
 
-static const struct {
-    const char *section, *key, *env, *flag, *def;
-} spec[S__COUNT] = {
+static const sw_opt_spec_t spec[S__COUNT] = {
     [S_GROUP] = {"worker", "group", "SURGEWATCH_GROUP", "--group",
                  "surgewatch"},
     [S_DLQ_TOPIC] = {"worker", "dlq_topic", "SURGEWATCH_DLQ_TOPIC",
@@ -143,21 +133,11 @@ static const struct {
                    "127.0.0.1:9464"},
     [S_LOG_LEVEL] = {"worker", "log_level", "SURGEWATCH_LOG_LEVEL",
                      "--log-level", "info"},
-    [S_REDIS_URL] = {"redis", "url", "SURGEWATCH_REDIS_URL", "--redis",
-                     "redis://127.0.0.1:6379"},
-    [S_REDIS_PREFIX] = {"redis", "prefix", "SURGEWATCH_REDIS_PREFIX",
-                        "--redis-prefix", "sw"},
-    [S_REDIS_TIMEOUT] = {"redis", "timeout", "SURGEWATCH_REDIS_TIMEOUT",
-                         "--redis-timeout", "2s"},
+    SW_REDIS_OPT_SPECS,
 };
 
-typedef struct setting {
-    char value[512];
-    char origin[320];
-} setting_t;
-
 typedef struct run_conf {
-    setting_t s[S__COUNT];
+    sw_opt_value_t s[S__COUNT];
     char group[256];
     char dlq_topic[256];
     uint64_t ckpt_events;
@@ -167,26 +147,9 @@ typedef struct run_conf {
     int redis_timeout_ms;
 } run_conf_t;
 
-static void set_value(setting_t *s, const char *v, const char *origin)
-{
-    snprintf(s->value, sizeof(s->value), "%s", v);
-    snprintf(s->origin, sizeof(s->origin), "%s", origin);
-}
-
-/* A refused value, named the way it was given: a flag, a variable, or a
- * config file line. */
 static void bad(const run_conf_t *c, int i, const char *why)
 {
-    const setting_t *s = &c->s[i];
-    if (strcmp(s->origin, "command line") == 0)
-        fprintf(stderr, "surgewatch run: %s '%s': %s\n", spec[i].flag, s->value,
-                why);
-    else if (strcmp(s->origin, "environment") == 0)
-        fprintf(stderr, "surgewatch run: %s='%s': %s\n", spec[i].env, s->value,
-                why);
-    else
-        fprintf(stderr, "surgewatch run: %s: [%s] %s = '%s': %s\n", s->origin,
-                spec[i].section, spec[i].key, s->value, why);
+    sw_opt_bad("run", &spec[i], &c->s[i], why);
 }
 
 static int name_ok(const char *s, size_t max)
@@ -202,41 +165,8 @@ static int name_ok(const char *s, size_t max)
 static int resolve_run_conf(run_conf_t *c, const sw_config_t *cfg,
                             const char *flags[S__COUNT])
 {
-    for (int i = 0; i < S__COUNT; i++)
-        set_value(&c->s[i], spec[i].def, "default");
-    for (size_t k = 0; cfg && k < cfg->n; k++) {
-        const sw_config_entry_t *e = &cfg->e[k];
-        int is_w = strcmp(e->section, "worker") == 0;
-        int is_r = strcmp(e->section, "redis") == 0;
-        if (!is_w && !is_r)
-            continue;
-        int found = -1;
-        for (int i = 0; i < S__COUNT; i++)
-            if (strcmp(spec[i].section, e->section) == 0 &&
-                strcmp(spec[i].key, e->key) == 0)
-                found = i;
-        if (found < 0) {
-            fprintf(stderr,
-                    "surgewatch run: %s:%d: [%s] %s: unknown key (accepted: "
-                    "%s)\n",
-                    cfg->path, e->line, e->section, e->key,
-                    is_w ? "group, dlq_topic, checkpoint_events, "
-                           "checkpoint_interval, metrics, log_level"
-                         : "url, prefix, timeout");
-            return -1;
-        }
-        char origin[320];
-        snprintf(origin, sizeof(origin), "%s:%d", cfg->path, e->line);
-        set_value(&c->s[found], e->value, origin);
-    }
-    for (int i = 0; i < S__COUNT; i++) {
-        const char *v = getenv(spec[i].env);
-        if (v && *v)
-            set_value(&c->s[i], v, "environment");
-        if (flags[i])
-            set_value(&c->s[i], flags[i], "command line");
-    }
-
+    if (sw_opts_resolve("run", spec, S__COUNT, c->s, cfg, flags))
+        return -1;
     if (!name_ok(c->s[S_GROUP].value, 200)) {
         bad(c, S_GROUP,
             "not a group name (accepted: 1..200 of "
@@ -251,11 +181,8 @@ static int resolve_run_conf(run_conf_t *c, const sw_config_t *cfg,
         return -1;
     }
     snprintf(c->dlq_topic, sizeof(c->dlq_topic), "%s", c->s[S_DLQ_TOPIC].value);
-    char *end;
-    errno = 0;
-    unsigned long long ne = strtoull(c->s[S_CKPT_EVENTS].value, &end, 10);
-    if (errno || end == c->s[S_CKPT_EVENTS].value || *end || ne < 1 ||
-        ne > 100000000 || c->s[S_CKPT_EVENTS].value[0] == '-') {
+    unsigned long long ne;
+    if (sw_parse_uint(c->s[S_CKPT_EVENTS].value, 1, 100000000, &ne)) {
         bad(c, S_CKPT_EVENTS, "not a whole number in 1..100000000");
         return -1;
     }
@@ -272,50 +199,8 @@ static int resolve_run_conf(run_conf_t *c, const sw_config_t *cfg,
             "debug)");
         return -1;
     }
-    if (!sw_redis_url_valid(c->s[S_REDIS_URL].value)) {
-        bad(c, S_REDIS_URL,
-            "not a Redis URL (accepted: "
-            "redis://[[user]:password@]host[:port][/db])");
-        return -1;
-    }
-    size_t pl = strlen(c->s[S_REDIS_PREFIX].value);
-    if (pl < 1 || pl > 64 || strpbrk(c->s[S_REDIS_PREFIX].value, " \t\r\n")) {
-        bad(c, S_REDIS_PREFIX,
-            "bad key prefix (accepted: 1..64 characters "
-            "without spaces)");
-        return -1;
-    }
-    int64_t to;
-    if (sw_parse_duration(c->s[S_REDIS_TIMEOUT].value, &to) || to < 100 ||
-        to > 60000) {
-        bad(c, S_REDIS_TIMEOUT, "not a duration in 100ms..60s (e.g. 2s)");
-        return -1;
-    }
-    c->redis_timeout_ms = (int)to;
-    return 0;
-}
-
-/* The URL with its password replaced by "***", for logs. */
-static void redact_url(const char *url, char *out, size_t cap)
-{
-    const char *at = strrchr(url, '@');
-    const char *colon = at ? memchr(url + 8, ':', (size_t)(at - url - 8)) : 0;
-    size_t n = strlen(url);
-    if (strncmp(url, "redis://", 8) != 0 || at == NULL || colon == NULL) {
-        if (n >= cap)
-            n = cap - 1;
-        memcpy(out, url, n);
-        out[n] = '\0';
-        return;
-    }
-    size_t head = (size_t)(colon - url), tail = strlen(at);
-    if (head + 4 + tail >= cap) {
-        snprintf(out, cap, "(a long URL)");
-        return;
-    }
-    memcpy(out, url, head);
-    memcpy(out + head, ":***", 4);
-    memcpy(out + head + 4, at, tail + 1);
+    return sw_opts_redis_check("run", spec, c->s, S_REDIS_URL, S_REDIS_PREFIX,
+                               S_REDIS_TIMEOUT, &c->redis_timeout_ms);
 }
 
 /* ------------------------------------------------------------ worker */
@@ -1554,15 +1439,7 @@ static void print_conf(const worker_t *w, const sw_props_t *props)
         printf("[kafka] %s = %s  (%s)\n", k, secret ? "***" : props->v[i].value,
                props->v[i].origin ? props->v[i].origin : "?");
     }
-    for (int i = 0; i < S__COUNT; i++) {
-        char shown[600];
-        if (i == S_REDIS_URL)
-            redact_url(w->conf.s[i].value, shown, sizeof(shown));
-        else
-            snprintf(shown, sizeof(shown), "%s", w->conf.s[i].value);
-        printf("[%s] %s = %s  (%s)\n", spec[i].section, spec[i].key, shown,
-               w->conf.s[i].origin);
-    }
+    sw_opts_print(spec, w->conf.s, S__COUNT);
     const sw_engine_conf_t *ec = &w->settings.engine;
     printf("[windows] bucket = %llds, lateness = %llds, idle = %llds, by_type "
            "= %s; %zu section profiles%s\n",
@@ -1683,8 +1560,8 @@ int sw_cmd_run(int argc, char **argv)
     if (resolve_run_conf(&w->conf, cfg, flags))
         goto out;
     sw_log_level = w->conf.log_level;
-    redact_url(w->conf.s[S_REDIS_URL].value, w->redis_url_shown,
-               sizeof(w->redis_url_shown));
+    sw_redact_url(w->conf.s[S_REDIS_URL].value, w->redis_url_shown,
+                  sizeof(w->redis_url_shown));
     w->settings.engine.on_alert = on_alert;
     w->settings.engine.opaque = w;
     w->engine = sw_engine_new(&w->settings.engine, &w->settings.profiles,

@@ -1,0 +1,374 @@
+/* sw_alert_wire: alert JSON (yajl) -> msgpack -> alert. */
+#include "sw_alert_wire.h"
+#include "sw_detector.h"
+#include "sw_event.h"
+#include "sw_time.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+enum {
+    K_SEQ,
+    K_PREV,
+    K_ALERT_ID,
+    K_STATE,
+    K_SECTION,
+    K_TYPE,
+    K_DETECTOR,
+    K_LEVEL,
+    K_WSTART,
+    K_WEND,
+    K_OBSERVED,
+    K_EXPECTED,
+    K_SCORE,
+    K_THRESHOLD,
+    K_RAISED_AT,
+    K_RETRACTED,
+    K_LOGGED_AT,
+    K__COUNT
+};
+
+static const char *const key_names[K__COUNT] = {
+    "seq",       "prev",     "alert_id", "state",        "section",
+    "type",      "detector", "level",    "window_start", "window_end",
+    "observed",  "expected", "score",    "threshold",    "raised_at",
+    "retracted", "logged_at"};
+
+/* The keys every alert has (the rest are optional). */
+static int required(int k)
+{
+    return k != K_SEQ && k != K_PREV && k != K_TYPE && k != K_RETRACTED &&
+           k != K_LOGGED_AT;
+}
+
+static int key_lookup(const char *s, size_t len)
+{
+    for (int k = 0; k < K__COUNT; k++)
+        if (strlen(key_names[k]) == len && memcmp(key_names[k], s, len) == 0)
+            return k;
+    return -1;
+}
+
+static int name_index(const char *const *names, int n, const char *s,
+                      size_t len)
+{
+    for (int i = 0; i < n; i++)
+        if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0)
+            return i;
+    return -1;
+}
+
+static const char *const states[] = {"raised", "updated", "resolved"};
+static const char *const levels[] = {"low", "medium", "high", "critical"};
+
+/* One string-valued field into w. Returns 0 or -1. */
+static int set_string(sw_wire_alert_t *w, int k, const char *s, size_t len)
+{
+    sw_alert_t *a = &w->a;
+    int i;
+    switch (k) {
+    case K_ALERT_ID:
+        if (len == 0 || len >= sizeof(a->alert_id))
+            return -1;
+        memcpy(a->alert_id, s, len);
+        a->alert_id[len] = '\0';
+        return 0;
+    case K_SECTION:
+        if (!sw_section_valid(s, len))
+            return -1;
+        memcpy(a->section, s, len);
+        a->section[len] = '\0';
+        return 0;
+    case K_STATE:
+        if ((i = name_index(states, 3, s, len)) < 0)
+            return -1;
+        a->state = (sw_alert_state_t)i;
+        return 0;
+    case K_LEVEL:
+        if ((i = name_index(levels, 4, s, len)) < 0)
+            return -1;
+        a->level = (sw_level_t)i;
+        return 0;
+    case K_DETECTOR:
+        if ((i = sw_detector_lookup(s, len)) < 0)
+            return -1;
+        a->detector = (sw_detector_kind_t)i;
+        return 0;
+    case K_TYPE:
+        if ((i = sw_event_type_lookup(s, len)) < 0)
+            return -1;
+        a->type = i;
+        return 0;
+    case K_WSTART:
+    case K_WEND:
+    case K_RAISED_AT: {
+        int64_t ms;
+        if (sw_time_parse_rfc3339(s, len, &ms))
+            return -1;
+        if (k == K_WSTART)
+            a->window_start = ms;
+        else if (k == K_WEND)
+            a->window_end = ms;
+        else
+            a->raised_at = ms;
+        return 0;
+    }
+    default:
+        return -1;
+    }
+}
+
+/* One numeric field into w (times as ms). Returns 0 or -1. */
+static int set_number(sw_wire_alert_t *w, int k, double d, int is_int,
+                      int64_t i)
+{
+    sw_alert_t *a = &w->a;
+    switch (k) {
+    case K_OBSERVED:
+        a->observed = d;
+        return 0;
+    case K_EXPECTED:
+        a->expected = d;
+        return 0;
+    case K_SCORE:
+        a->score = d;
+        return 0;
+    case K_THRESHOLD:
+        a->threshold = d;
+        return 0;
+    default:
+        break;
+    }
+    if (!is_int || i < 0)
+        return -1;
+    switch (k) {
+    case K_SEQ:
+        if (i < 1)
+            return -1;
+        w->seq = (uint64_t)i;
+        return 0;
+    case K_PREV:
+        w->prev = (uint64_t)i;
+        return 0;
+    case K_WSTART:
+        a->window_start = i;
+        return 0;
+    case K_WEND:
+        a->window_end = i;
+        return 0;
+    case K_RAISED_AT:
+        a->raised_at = i;
+        return 0;
+    case K_LOGGED_AT:
+        w->logged_at = i;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static void wire_init(sw_wire_alert_t *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->a.type = -1;
+}
+
+static int missing(unsigned seen, char *errstr, size_t errstr_size)
+{
+    for (int k = 0; k < K__COUNT; k++)
+        if (required(k) && !(seen & (1u << k))) {
+            snprintf(errstr, errstr_size, "missing field '%s'", key_names[k]);
+            return -1;
+        }
+    return 0;
+}
+
+int sw_alert_from_json(const char *json, size_t len, sw_wire_alert_t *w,
+                       char *errstr, size_t errstr_size)
+{
+    char buf[2048], perr[128];
+    wire_init(w);
+    if (len >= sizeof(buf)) {
+        snprintf(errstr, errstr_size, "alert JSON longer than %zu bytes",
+                 sizeof(buf) - 1);
+        return -1;
+    }
+    memcpy(buf, json, len);
+    buf[len] = '\0';
+    yajl_val root = yajl_tree_parse(buf, perr, sizeof(perr));
+    if (root == NULL || !YAJL_IS_OBJECT(root)) {
+        snprintf(errstr, errstr_size, "not a JSON object%s%s", root ? "" : ": ",
+                 root ? "" : perr);
+        yajl_tree_free(root);
+        return -1;
+    }
+    unsigned seen = 0;
+    int rc = 0;
+    for (size_t i = 0; i < root->u.object.len && rc == 0; i++) {
+        const char *name = root->u.object.keys[i];
+        yajl_val v = root->u.object.values[i];
+        int k = key_lookup(name, strlen(name));
+        if (k < 0)
+            continue;
+        seen |= 1u << k;
+        if (YAJL_IS_STRING(v))
+            rc = set_string(w, k, v->u.string, strlen(v->u.string));
+        else if (YAJL_IS_INTEGER(v))
+            rc = set_number(w, k, (double)v->u.number.i, 1, v->u.number.i);
+        else if (YAJL_IS_DOUBLE(v))
+            rc = set_number(w, k, v->u.number.d, 0, 0);
+        else if (k == K_RETRACTED && (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)))
+            w->a.retracted = YAJL_IS_TRUE(v);
+        else
+            rc = -1;
+        if (rc)
+            snprintf(errstr, errstr_size, "field '%s': bad value", name);
+    }
+    yajl_tree_free(root);
+    if (rc)
+        return -1;
+    return missing(seen, errstr, errstr_size);
+}
+
+static void pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+static void pack_key(msgpack_packer *pk, int k)
+{
+    pack_str(pk, key_names[k]);
+}
+
+int sw_alert_pack(msgpack_packer *pk, const sw_wire_alert_t *w)
+{
+    const sw_alert_t *a = &w->a;
+    size_t n = 15 + (a->type >= 0) + (a->retracted != 0);
+    /* msgpack-c's packer ignores write errors after the first; the
+     * sbuffer's write callback is the only failure (out of memory) */
+    int rc = msgpack_pack_map(pk, n);
+    pack_key(pk, K_SEQ);
+    msgpack_pack_uint64(pk, w->seq);
+    pack_key(pk, K_PREV);
+    msgpack_pack_uint64(pk, w->prev);
+    pack_key(pk, K_ALERT_ID);
+    pack_str(pk, a->alert_id);
+    pack_key(pk, K_STATE);
+    pack_str(pk, sw_alert_state_name(a->state));
+    pack_key(pk, K_SECTION);
+    pack_str(pk, a->section);
+    if (a->type >= 0) {
+        pack_key(pk, K_TYPE);
+        pack_str(pk, sw_event_type_name((sw_event_type_t)a->type));
+    }
+    pack_key(pk, K_DETECTOR);
+    pack_str(pk, sw_detector_name(a->detector));
+    pack_key(pk, K_LEVEL);
+    pack_str(pk, sw_level_name(a->level));
+    pack_key(pk, K_WSTART);
+    msgpack_pack_int64(pk, a->window_start);
+    pack_key(pk, K_WEND);
+    msgpack_pack_int64(pk, a->window_end);
+    pack_key(pk, K_OBSERVED);
+    msgpack_pack_double(pk, a->observed);
+    pack_key(pk, K_EXPECTED);
+    msgpack_pack_double(pk, a->expected);
+    pack_key(pk, K_SCORE);
+    msgpack_pack_double(pk, a->score);
+    pack_key(pk, K_THRESHOLD);
+    msgpack_pack_double(pk, a->threshold);
+    pack_key(pk, K_RAISED_AT);
+    msgpack_pack_int64(pk, a->raised_at);
+    if (a->retracted) {
+        pack_key(pk, K_RETRACTED);
+        msgpack_pack_true(pk);
+    }
+    pack_key(pk, K_LOGGED_AT);
+    rc |= msgpack_pack_int64(pk, w->logged_at);
+    return rc ? -1 : 0;
+}
+
+int sw_alert_unpack_obj(const msgpack_object *o, sw_wire_alert_t *w,
+                        char *errstr, size_t errstr_size)
+{
+    wire_init(w);
+    if (o->type != MSGPACK_OBJECT_MAP) {
+        snprintf(errstr, errstr_size, "not a msgpack map");
+        return -1;
+    }
+    unsigned seen = 0;
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object *ko = &o->via.map.ptr[i].key;
+        const msgpack_object *v = &o->via.map.ptr[i].val;
+        if (ko->type != MSGPACK_OBJECT_STR)
+            continue;
+        int k = key_lookup(ko->via.str.ptr, ko->via.str.size);
+        if (k < 0)
+            continue;
+        seen |= 1u << k;
+        int rc;
+        switch (v->type) {
+        case MSGPACK_OBJECT_STR:
+            rc = set_string(w, k, v->via.str.ptr, v->via.str.size);
+            break;
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            rc = v->via.u64 > INT64_MAX ? -1
+                                        : set_number(w, k, (double)v->via.u64,
+                                                     1, (int64_t)v->via.u64);
+            break;
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+            rc = set_number(w, k, (double)v->via.i64, 1, v->via.i64);
+            break;
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64:
+            rc = set_number(w, k, v->via.f64, 0, 0);
+            break;
+        case MSGPACK_OBJECT_BOOLEAN:
+            rc = k == K_RETRACTED ? 0 : -1;
+            w->a.retracted = v->via.boolean;
+            break;
+        default:
+            rc = -1;
+        }
+        if (rc) {
+            snprintf(errstr, errstr_size, "field '%s': bad value",
+                     key_names[k]);
+            return -1;
+        }
+    }
+    if (!(seen & (1u << K_SEQ))) {
+        snprintf(errstr, errstr_size, "missing field 'seq'");
+        return -1;
+    }
+    return missing(seen, errstr, errstr_size);
+}
+
+int sw_alert_unpack(const char *buf, size_t len, sw_wire_alert_t *w,
+                    char *errstr, size_t errstr_size)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    int rc;
+    if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+        snprintf(errstr, errstr_size, "not msgpack");
+        rc = -1;
+    } else if (off != len) {
+        snprintf(errstr, errstr_size, "%zu bytes after the msgpack map",
+                 len - off);
+        rc = -1;
+    } else {
+        rc = sw_alert_unpack_obj(&u.data, w, errstr, errstr_size);
+    }
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+size_t sw_alert_topic(const char *section, char *buf)
+{
+    int n = snprintf(buf, SW_TOPIC_MAX, "alert.%s.", section);
+    return n < 0 ? 0 : (size_t)n;
+}

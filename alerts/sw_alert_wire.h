@@ -1,0 +1,48 @@
+/*
+ * sw_alert_wire: an alert as it travels from the Redis alert log to
+ * subscribers (docs/alerts.md): the JSON of a log entry in, a msgpack map
+ * out on the hub's side; the msgpack map in on the subscriber's side.
+ * Every decoder checks every field: input that is not a well-formed alert
+ * is refused with a reason, never half-read.
+ */
+#ifndef SW_ALERT_WIRE_H
+#define SW_ALERT_WIRE_H
+
+#include "sw_engine.h"
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sw_wire_alert {
+    sw_alert_t a;      /* tseq and at are not carried (0) */
+    uint64_t seq;      /* global sequence number, >= 1 */
+    uint64_t prev;     /* seq of the section's previous alert, or 0 */
+    int64_t logged_at; /* ms: when the log got it (0: unknown) */
+} sw_wire_alert_t;
+
+/* Parses the JSON of a log entry (sw_alert_to_json's output, with or
+ * without "seq"; a "seq" there sets w->seq). Returns 0, or -1 with errstr
+ * saying which field is missing or wrong. */
+int sw_alert_from_json(const char *json, size_t len, sw_wire_alert_t *w,
+                       char *errstr, size_t errstr_size);
+
+/* Appends the msgpack map of docs/alerts.md to pk. Returns 0, or -1 when
+ * msgpack's buffer could not grow. */
+int sw_alert_pack(msgpack_packer *pk, const sw_wire_alert_t *w);
+
+/* Reads a msgpack alert map (unknown keys are skipped). Returns 0, or -1
+ * with errstr set. */
+int sw_alert_unpack_obj(const msgpack_object *o, sw_wire_alert_t *w,
+                        char *errstr, size_t errstr_size);
+
+/* The same from bytes. */
+int sw_alert_unpack(const char *buf, size_t len, sw_wire_alert_t *w,
+                    char *errstr, size_t errstr_size);
+
+/* The topic of an alert: "alert.<section>." (NUL-terminated). Returns its
+ * length. buf holds at least SW_TOPIC_MAX bytes. */
+#define SW_TOPIC_MAX (SW_SECTION_MAX + 8)
+size_t sw_alert_topic(const char *section, char *buf);
+
+#endif
