@@ -18,6 +18,11 @@ static const struct {
     {"run", sw_cmd_run,
      "the ingest worker: Kafka events -> windows -> detectors -> Redis "
      "alerts"},
+    {"hub", sw_cmd_hub,
+     "the alert fan-out: Redis alert log -> ZeroMQ PUB, with replay"},
+    {"subscribe", sw_cmd_subscribe,
+     "receive alerts from hubs, print each once as a JSON line"},
+    {"keygen", sw_cmd_keygen, "make a CURVE key pair for a hub or subscriber"},
     {"backtest", sw_cmd_backtest,
      "run the detectors over past events, print the alerts as JSON lines"},
 };

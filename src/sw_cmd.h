@@ -15,5 +15,8 @@ enum {
 int sw_cmd_publish(int argc, char **argv);
 int sw_cmd_backtest(int argc, char **argv);
 int sw_cmd_run(int argc, char **argv);
+int sw_cmd_hub(int argc, char **argv);
+int sw_cmd_subscribe(int argc, char **argv);
+int sw_cmd_keygen(int argc, char **argv);
 
 #endif
