@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -298,6 +299,13 @@ int sw_curve_save(const char *path, const char *public_z85,
     if (fd < 0) {
         snprintf(errstr, errstr_size, "%s: %s%s", path, strerror(errno),
                  errno == EEXIST ? " (use --force to replace it)" : "");
+        return -1;
+    }
+    /* the mode of open() applies only to a new file: a replaced one gets
+     * it here, so a secret never lands in a world-readable file */
+    if (fchmod(fd, secret_z85 ? 0600 : 0644) != 0) {
+        snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        close(fd);
         return -1;
     }
     FILE *f = fdopen(fd, "w");

@@ -140,7 +140,7 @@ static int set_number(sw_wire_alert_t *w, int k, double d, int is_int,
     default:
         break;
     }
-    if (!is_int || i < 0)
+    if (!is_int)
         return -1;
     switch (k) {
     case K_SEQ:
@@ -149,6 +149,8 @@ static int set_number(sw_wire_alert_t *w, int k, double d, int is_int,
         w->seq = (uint64_t)i;
         return 0;
     case K_PREV:
+        if (i < 0)
+            return -1;
         w->prev = (uint64_t)i;
         return 0;
     case K_WSTART:
@@ -161,6 +163,8 @@ static int set_number(sw_wire_alert_t *w, int k, double d, int is_int,
         a->raised_at = i;
         return 0;
     case K_LOGGED_AT:
+        if (i < 0)
+            return -1;
         w->logged_at = i;
         return 0;
     default:

@@ -940,9 +940,13 @@ int sw_cmd_subscribe(int argc, char **argv)
         }
     }
     /* subscribed: now the start point (the Clone pattern) */
-    while (!stop_requested && start(s, live_only, from_seq, since)) {
-        SW_WARN(MOD, "no hub answered; retrying (hubs: %s%s)",
-                s->hubs[0].replay, s->nhubs > 1 ? ", ..." : "");
+    for (int tries = 0; !stop_requested && start(s, live_only, from_seq, since);
+         tries++) {
+        SW_WARN(MOD, "no hub answered at the replay endpoint%s %s%s; retrying",
+                s->nhubs > 1 ? "s" : "", s->hubs[0].replay,
+                s->nhubs > 1 ? ", ..." : "");
+        struct timespec ts = {tries < 5 ? 1 : 5, 0};
+        nanosleep(&ts, NULL); /* a signal cuts it short */
     }
     fflush(stdout);
     int64_t last_hb_check = sw_clock_now_ms();

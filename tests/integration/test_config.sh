@@ -39,6 +39,11 @@ rc=$?
 [ "$rc" -eq 0 ] \
     && pass "run --check-config -c config/surgewatch.example.ini accepts its [worker] and [redis]" \
     || fail "run --check-config -c config/surgewatch.example.ini: exit 0" "exit $rc" "$(head -3 "$W/run.err")"
+"$SW_BIN" hub -c "$example" --check-config > "$W/hub.out" 2> "$W/hub.err"
+rc=$?
+[ "$rc" -eq 0 ] \
+    && pass "hub --check-config -c config/surgewatch.example.ini accepts its [hub] and [redis]" \
+    || fail "hub --check-config -c config/surgewatch.example.ini: exit 0" "exit $rc" "$(head -3 "$W/hub.err")"
 
 # ------------------------------ (a) the keys the code accepts, in its words
 probe() { # section key: the first line of backtest's complaint about it
@@ -64,6 +69,8 @@ accepted() { # text: the list inside "(accepted...: LIST)"
         printf '[%s]\nbogus = 1\n' "$sec" > "$W/probe.ini"
         echo "$sec: $(accepted "$("$SW_BIN" run -c "$W/probe.ini" --check-config 2>&1 | head -1)")"
     done
+    printf '[hub]\nbogus = 1\n' > "$W/probe.ini"
+    echo "hub: $(accepted "$("$SW_BIN" hub -c "$W/probe.ini" --check-config 2>&1 | head -1)")"
 } > "$W/code-keys.txt"
 sed 's/^/# code accepts /' "$W/code-keys.txt"
 
@@ -79,12 +86,13 @@ for line in open(code_f):
     name, _, rest = line.rstrip("\n").partition(": ")
     code[name] = [w.strip() for w in rest.split(",") if w.strip()]
 for k in ("sections", "windows", "alerts", "detectors", "detector names", "kafka",
-          "worker", "redis"):
+          "worker", "redis", "hub"):
     if not code.get(k):
         errors.append("could not read the code's list of %s" % k)
 sections = [s.split()[0] for s in code["sections"]]  # "section XX-YY" -> section
 accepts = {"windows": set(code["windows"]), "alerts": set(code["alerts"]),
-           "worker": set(code["worker"]), "redis": set(code["redis"])}
+           "worker": set(code["worker"]), "redis": set(code["redis"]),
+           "hub": set(code["hub"])}
 # "run, levels, or DETECTOR.PARAMETER such as ears_c1.alpha"
 det_keys = {w.split()[-1] for w in code["detectors"] if w.split()[-1].islower()}
 det_keys = {k for k in det_keys if "." not in k}

@@ -364,8 +364,8 @@ static void json_edit(char *buf, size_t cap, const char *key, const char *v)
                 continue;
             val = v;
         }
-        n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\":%s",
-                              n > 1 ? "," : "", std_json[i].k, val);
+        n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\":%s", n > 1 ? "," : "",
+                              std_json[i].k, val);
     }
     if (key && !found && v)
         n += (size_t)snprintf(buf + n, cap - n, ",\"%s\":%s", key, v);
@@ -407,8 +407,7 @@ static const jcase_t jcases[] = {
     {"json: bad level", "level", "\"severe\"", BAD("level")},
     {"json: level as a number", "level", "2", BAD("level")},
     {"json: bad detector", "detector", "\"zscore\"", BAD("detector")},
-    {"json: detector in capitals", "detector", "\"EARS_C2\"",
-     BAD("detector")},
+    {"json: detector in capitals", "detector", "\"EARS_C2\"", BAD("detector")},
     {"json: bad type", "type", "\"smuggling\"", BAD("type")},
     {"json: type null", "type", "null", BAD("type")},
     {"json: section pair unsorted", "section", "\"RS-HU\"", BAD("section")},
@@ -421,8 +420,7 @@ static const jcase_t jcases[] = {
     {"json: section as a number", "section", "5", BAD("section")},
     {"json: empty alert_id", "alert_id", "\"\"", BAD("alert_id")},
     {"json: alert_id of 95 bytes", "alert_id", "\"" X95 "\"", NULL},
-    {"json: alert_id of 96 bytes", "alert_id", "\"" X95 "x\"",
-     BAD("alert_id")},
+    {"json: alert_id of 96 bytes", "alert_id", "\"" X95 "x\"", BAD("alert_id")},
     {"json: window_start not a date", "window_start", "\"yesterday\"",
      BAD("window_start")},
     {"json: window_start impossible date", "window_start",
@@ -441,8 +439,7 @@ static const jcase_t jcases[] = {
     {"json: seq beyond int64", "seq", "18446744073709551615", BAD("seq")},
     {"json: negative prev", "prev", "-1", BAD("prev")},
     {"json: negative logged_at", "logged_at", "-1", BAD("logged_at")},
-    {"json: retracted as a string", "retracted", "\"true\"",
-     BAD("retracted")},
+    {"json: retracted as a string", "retracted", "\"true\"", BAD("retracted")},
     {"json: retracted as a number", "retracted", "1", BAD("retracted")},
     {"json: retracted false", "retracted", "false", NULL},
     {"json: unknown key", "colour", "\"red\"", NULL},
@@ -482,8 +479,8 @@ static void test_json_not_an_object(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "[1,2]", "42", "\"text\"", "null", "true", "{", "{\"seq\":}",
-        "",      " ",  "{}x",      "}",
+        "[1,2]",      "42", "\"text\"", "null", "true", "{",
+        "{\"seq\":}", "",   " ",        "{}x",  "}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         sw_wire_alert_t w;
@@ -657,7 +654,8 @@ static void check_pack_layout(const sw_wire_alert_t *w)
     }
     assert_int_equal(j, o->via.map.size);
     /* the strings are the names */
-    assert_true(str_is(&o->via.map.ptr[3].val, sw_alert_state_name(w->a.state)));
+    assert_true(
+        str_is(&o->via.map.ptr[3].val, sw_alert_state_name(w->a.state)));
     msgpack_unpacked_destroy(&u);
     mp_free(&m);
 }
@@ -783,14 +781,38 @@ typedef struct {
     const char *msg; /* NULL: accepted */
 } mcase_t;
 
-#define NONE {.k = V_NONE}
-#define S(x) {.k = V_STR, .s = (x)}
-#define I(x) {.k = V_INT, .i = (x)}
-#define U(x) {.k = V_UINT, .u = (x)}
-#define D(x) {.k = V_DBL, .d = (x)}
-#define B(x) {.k = V_BOOL, .i = (x)}
-#define NIL {.k = V_NIL}
-#define ARR {.k = V_ARRAY}
+#define NONE                                                                   \
+    {                                                                          \
+        .k = V_NONE                                                            \
+    }
+#define S(x)                                                                   \
+    {                                                                          \
+        .k = V_STR, .s = (x)                                                   \
+    }
+#define I(x)                                                                   \
+    {                                                                          \
+        .k = V_INT, .i = (x)                                                   \
+    }
+#define U(x)                                                                   \
+    {                                                                          \
+        .k = V_UINT, .u = (x)                                                  \
+    }
+#define D(x)                                                                   \
+    {                                                                          \
+        .k = V_DBL, .d = (x)                                                   \
+    }
+#define B(x)                                                                   \
+    {                                                                          \
+        .k = V_BOOL, .i = (x)                                                  \
+    }
+#define NIL                                                                    \
+    {                                                                          \
+        .k = V_NIL                                                             \
+    }
+#define ARR                                                                    \
+    {                                                                          \
+        .k = V_ARRAY                                                           \
+    }
 
 static const mcase_t mcases[] = {
     {"msgpack: the standard alert", NULL, NONE, NULL},
@@ -837,8 +859,7 @@ static const mcase_t mcases[] = {
     {"msgpack: subsection of 24 bytes", "section",
      S("HU-RS/abcdefghijklmnopqrstuvwx"), NULL},
     {"msgpack: empty alert_id", "alert_id", S(""), BAD("alert_id")},
-    {"msgpack: alert_id of 96 bytes", "alert_id", S(X95 "x"),
-     BAD("alert_id")},
+    {"msgpack: alert_id of 96 bytes", "alert_id", S(X95 "x"), BAD("alert_id")},
     {"msgpack: window_start as a float", "window_start", D(1.5),
      BAD("window_start")},
     {"msgpack: window_end as a bool", "window_end", B(1), BAD("window_end")},
@@ -911,7 +932,7 @@ static void test_unpack_unknown_keys_skipped(void **state)
     mp_str(&m.pk, "a");
     msgpack_pack_array(&m.pk, 2);
     msgpack_pack_nil(&m.pk);
-    mp_str(&m.pk, "seq"); /* a known key nested inside an unknown one */
+    mp_str(&m.pk, "seq");         /* a known key nested inside an unknown one */
     msgpack_pack_int64(&m.pk, 7); /* an integer key */
     mp_str(&m.pk, "seven");
     msgpack_pack_bin(&m.pk, 3); /* a binary key named like a known one */
@@ -1223,8 +1244,7 @@ static void test_random_json_to_msgpack(void **state)
         char json[SW_ALERT_JSON_MAX], err[256];
         size_t n = sw_alert_to_json(&w.a, w.seq, json, sizeof(json));
         assert_true(n > 0);
-        check_accepted(from_json_exact(json, n, &fromj, err, sizeof(err)),
-                       err);
+        check_accepted(from_json_exact(json, n, &fromj, err, sizeof(err)), err);
         fromj.prev = w.prev;
         fromj.logged_at = w.logged_at;
         mp_t m;
