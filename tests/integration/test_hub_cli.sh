@@ -148,6 +148,12 @@ for _ in $(seq 1 50); do # /metrics is refreshed every second
 done
 grep -q '^surgewatch_hub_alerts_published_total 30$' <<< "$m" && grep -q '^surgewatch_hub_redis_up 1$' <<< "$m" \
     && pass "/metrics: 30 published, redis_up 1" || fail "hub metrics" "$(grep -E 'published_total|redis_up' <<< "$m")"
+undocumented=""
+for name in $(sed -n 's/^\(surgewatch_hub_[a-z_]*\) .*/\1/p' <<< "$m"); do
+    grep -qF "\`$name\`" "$here/../../docs/operations.md" || undocumented="$undocumented $name"
+done
+[ -z "$undocumented" ] && pass "every metric the hub serves is documented in docs/operations.md" \
+    || fail "hub metrics not in docs/operations.md:$undocumented"
 [ "$(redis-cli -p "$rport" GET sw:hub:cli:published)" = 30 ] \
     && pass "the hub's resume point in Redis: sw:hub:cli:published = 30" \
     || fail "resume point" "$(redis-cli -p "$rport" GET sw:hub:cli:published)"
