@@ -1030,9 +1030,18 @@ static void *replay_main(void *arg)
             SW_DEBUG(MOD, "replay request refused: %s", why);
             pack_error(&r, rc > 0 || !too_many ? q.id : 0, why);
         }
-        for (int i = 0; i < nf - 1; i++)
-            zmq_msg_send(&frames[i], h->router, ZMQ_SNDMORE);
-        zmq_send(h->router, r.sb.data, r.sb.size, ZMQ_DONTWAIT);
+        /* the peer may be gone (ROUTER_MANDATORY: EHOSTUNREACH): then the
+         * rest of the envelope is dropped */
+        int sent = 1;
+        for (int i = 0; i < nf - 1; i++) {
+            if (!sent || zmq_msg_send(&frames[i], h->router,
+                                      ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+                sent = 0;
+                zmq_msg_close(&frames[i]);
+            }
+        }
+        if (sent)
+            zmq_send(h->router, r.sb.data, r.sb.size, ZMQ_DONTWAIT);
         zmq_msg_close(body);
     }
     if (r.rc)
