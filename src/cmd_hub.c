@@ -258,7 +258,8 @@ typedef struct hub {
     void *pub, *pipe_in, *zap, *mon, *mon_router, *router;
     char public_key[SW_Z85_KEY_LEN + 1], secret_key[SW_Z85_KEY_LEN + 1];
     int curve;
-    pthread_mutex_t acl_lock; /* guards acl (SIGHUP reload vs. replay) */
+    pthread_rwlock_t acl_lock; /* acl: written by a SIGHUP reload (main),
+                                * read by ZAP (main) and replay */
     sw_acl_t *acl;
     char k_stream[128], k_seq[128], k_active[128], k_last[128], k_resume[256];
     sw_http_t *http;
@@ -999,7 +1000,7 @@ static void *replay_main(void *arg)
         request_t q;
         char why[512];
         int denied;
-        pthread_mutex_lock(&h->acl_lock);
+        pthread_rwlock_rdlock(&h->acl_lock);
         const sw_acl_entry_t *e = who(h, body, &denied);
         int rc;
         if (too_many) {
@@ -1024,11 +1025,11 @@ static void *replay_main(void *arg)
                 r.rc = NULL;
             }
         }
-        pthread_mutex_unlock(&h->acl_lock);
+        pthread_rwlock_unlock(&h->acl_lock);
         if (rc) {
             atomic_fetch_add(&h->m_replay_errors, 1);
             SW_DEBUG(MOD, "replay request refused: %s", why);
-            pack_error(&r, rc > 0 || !too_many ? q.id : 0, why);
+            pack_error(&r, too_many ? 0 : q.id, why);
         }
         /* the peer may be gone (ROUTER_MANDATORY: EHOSTUNREACH): then the
          * rest of the envelope is dropped */
@@ -1128,7 +1129,7 @@ static void on_zap(hub_t *h)
         snprintf(addr, sizeof(addr), "%.*s", (int)zmq_msg_size(&f[3]),
                  (const char *)zmq_msg_data(&f[3]));
         zmq_z85_encode(key_z85, zmq_msg_data(&f[6]), 32);
-        pthread_mutex_lock(&h->acl_lock);
+        pthread_rwlock_rdlock(&h->acl_lock);
         const sw_acl_entry_t *e = sw_acl_find_key(h->acl, zmq_msg_data(&f[6]));
         if (e) {
             snprintf(name, sizeof(name), "%s", e->name);
@@ -1136,7 +1137,7 @@ static void on_zap(hub_t *h)
             text = "OK";
             uid = name;
         }
-        pthread_mutex_unlock(&h->acl_lock);
+        pthread_rwlock_unlock(&h->acl_lock);
     } else {
         text = "CURVE required";
     }
@@ -1190,17 +1191,35 @@ static void on_monitor(hub_t *h, void *mon)
         break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: {
         h->m_handshake_failed++;
-        SW_WARN(MOD, "handshake failed reason=%s code=0x%x",
-                id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-                    ? "authentication"
-                    : (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                           ? "protocol (a plain-text or wrong-mechanism "
-                             "peer?)"
-                           : "other"),
-                value);
+        /* a refused client retries every few seconds: one line per reason
+         * per 10 s */
+        static int64_t logged_ms[4];
+        static uint64_t quiet[4];
+        int r = id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH                 ? 0
+                : value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? 1
+                : value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC      ? 2
+                                                                      : 3;
+        static const char *const why[4] = {
+            "key not authorised",
+            "mechanism mismatch (a plain-text client on a CURVE hub, or the "
+            "reverse)",
+            "cryptographic error (a client with the wrong hub key?)",
+            "protocol error"};
+        int64_t now = sw_clock_now_ms();
+        if (now - logged_ms[r] < 10000) {
+            quiet[r]++;
+            break;
+        }
+        SW_WARN(MOD,
+                "handshake failed reason=\"%s\" code=0x%x (%" PRIu64
+                " more of these in the last 10s not logged)",
+                why[r], value, quiet[r]);
+        logged_ms[r] = now;
+        quiet[r] = 0;
         break;
+    }
     default:
         break;
     }
@@ -1317,10 +1336,13 @@ static void publish_metrics(hub_t *h, int64_t now)
     M("subscriptions_empty_total", "counter",
       "Subscriptions that covered nothing the key may see.", "%" PRIu64,
       h->m_denied_subs);
+    /* a refused handshake is followed by a disconnection too */
+    int64_t open_conns =
+        (int64_t)h->m_connections -
+        ((int64_t)h->m_disconnected - (int64_t)h->m_handshake_failed);
     M("connections", "gauge",
-      "Connections with a completed handshake, "
-      "minus disconnections (both sockets).",
-      "%" PRId64, (int64_t)h->m_connections - (int64_t)h->m_disconnected);
+      "Connections open with a completed handshake (both sockets).", "%" PRId64,
+      open_conns < 0 ? 0 : open_conns);
     M("handshakes_failed_total", "counter",
       "Connections refused in the handshake (wrong mechanism, bad key).",
       "%" PRIu64, h->m_handshake_failed);
@@ -1426,10 +1448,12 @@ static int load_acl(hub_t *h, char *err, size_t errsz)
     sw_acl_t *acl = sw_acl_load(h->c.s[S_AUTH_KEYS].value, err, errsz);
     if (acl == NULL)
         return -1;
-    pthread_mutex_lock(&h->acl_lock);
+    /* waits for a replay request in progress (the only other reader
+     * outside this thread) */
+    pthread_rwlock_wrlock(&h->acl_lock);
     sw_acl_t *old = h->acl;
     h->acl = acl;
-    pthread_mutex_unlock(&h->acl_lock);
+    pthread_rwlock_unlock(&h->acl_lock);
     sw_acl_free(&old);
     return 0;
 }
@@ -1522,7 +1546,7 @@ int sw_cmd_hub(int argc, char **argv)
     static hub_t hub;
     hub_t *h = &hub;
     memset(h, 0, sizeof(*h));
-    pthread_mutex_init(&h->acl_lock, NULL);
+    pthread_rwlock_init(&h->acl_lock, NULL);
     char err[1024];
     int status = SW_EXIT_USAGE;
     sw_config_t *cfg = NULL;
