@@ -94,9 +94,6 @@ static const char help[] =
 typedef struct hubconn {
     char pub[256], replay[256];
     void *dealer;
-    int64_t last_hb_ms;
-    uint64_t hb_seq;
-    char name[128];
 } hubconn_t;
 
 /* Sections seen, with the last seq handled for each. */
@@ -135,7 +132,7 @@ typedef struct sub {
     int started; /* the start point is set */
 
     uint64_t printed, live, replayed, dups, gaps, bad;
-    int64_t hb_warned_ms;
+    int64_t last_hb_ms; /* the last heartbeat from any hub (or the start) */
     int no_hb_warned;
     int failed; /* no hub answered a request: give up (exit 3) */
 } sub_t;
@@ -495,6 +492,19 @@ static int check_tails(sub_t *s)
 
 /* ------------------------------------------------------------- live */
 
+/* The alerts before seq could not be fetched: seq is not printed either
+ * (it would hide the hole); the next heartbeat's check fetches them all. */
+static void fill_failed(sub_t *s, uint64_t seq)
+{
+    if (stop_requested)
+        return;
+    SW_WARN(MOD,
+            "could not fetch the alerts before seq=%" PRIu64
+            " (no hub answered); retrying at the next heartbeat",
+            seq);
+    s->checked = 0; /* per-section mode: the status check must run */
+}
+
 /* One live message: an alert or a heartbeat. */
 static void on_live(sub_t *s, zmq_msg_t *topic, zmq_msg_t *body)
 {
@@ -510,25 +520,15 @@ static void on_live(sub_t *s, zmq_msg_t *topic, zmq_msg_t *body)
             uint64_t seq = map_u64(&u.data, "seq");
             const msgpack_object *name = map_get(&u.data, "hub");
             int64_t now = sw_clock_now_ms();
-            /* which hub: by name (heartbeats do not say the endpoint) */
             char nm[128] = "?";
             if (name && name->type == MSGPACK_OBJECT_STR)
                 snprintf(nm, sizeof(nm), "%.*s", (int)name->via.str.size,
                          name->via.str.ptr);
-            for (int i = 0; i < s->nhubs; i++)
-                if (s->hubs[i].name[0] == '\0' ||
-                    strcmp(s->hubs[i].name, nm) == 0) {
-                    snprintf(s->hubs[i].name, sizeof(s->hubs[i].name), "%s",
-                             nm);
-                    s->hubs[i].last_hb_ms = now;
-                    s->hubs[i].hb_seq = seq;
-                    break;
-                }
             if (s->no_hb_warned) {
-                SW_INFO(MOD, "heartbeats again from hub=%s", nm);
+                SW_INFO(MOD, "heartbeats again, from hub=%s", nm);
                 s->no_hb_warned = 0;
             }
-            s->hb_warned_ms = now;
+            s->last_hb_ms = now;
             if (s->global && seq > s->done) {
                 s->gaps++;
                 SW_INFO(MOD,
@@ -561,7 +561,10 @@ static void on_live(sub_t *s, zmq_msg_t *topic, zmq_msg_t *body)
             s->gaps++;
             SW_INFO(MOD, "gap: seq=%" PRIu64 "..%" PRIu64 " missing; fetching",
                     s->done + 1, w.seq - 1);
-            fill(s, s->done + 1, w.seq - 1, NULL);
+            if (fill(s, s->done + 1, w.seq - 1, NULL)) {
+                fill_failed(s, w.seq);
+                return;
+            }
         }
     } else {
         uint64_t *last = sec_last(s, w.a.section);
@@ -573,7 +576,10 @@ static void on_live(sub_t *s, zmq_msg_t *topic, zmq_msg_t *body)
                     "gap in section=%s: after seq=%" PRIu64
                     " the previous is seq=%" PRIu64 "; fetching",
                     w.a.section, *last, w.prev);
-            fill(s, *last + 1, w.seq - 1, sec_topic);
+            if (fill(s, *last + 1, w.seq - 1, sec_topic)) {
+                fill_failed(s, w.seq);
+                return;
+            }
         }
     }
     handle(s, &w, 0);
@@ -915,8 +921,16 @@ int sw_cmd_subscribe(int argc, char **argv)
     int zero = 0, one = 1, ivl = 1000, ttl = 3000;
     zmq_setsockopt(s->sub, ZMQ_LINGER, &zero, sizeof(zero));
     zmq_setsockopt(s->sub, ZMQ_RCVHWM, &s->hwm, sizeof(s->hwm));
-    zmq_setsockopt(s->sub, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl));
-    zmq_setsockopt(s->sub, ZMQ_HEARTBEAT_TIMEOUT, &ttl, sizeof(ttl));
+    /* no ZMTP heartbeats on the SUB socket: libzmq 4.3.4 aborts when one
+     * times out while the receive queue is full (a stalled reader;
+     * zeromq/libzmq#3937). TCP keepalive finds a vanished hub instead,
+     * and the hub's heartbeats tell the application. */
+    int ka = 1, ka_idle = 10, ka_intvl = 5, ka_cnt = 3;
+    zmq_setsockopt(s->sub, ZMQ_TCP_KEEPALIVE, &ka, sizeof(ka));
+    zmq_setsockopt(s->sub, ZMQ_TCP_KEEPALIVE_IDLE, &ka_idle, sizeof(ka_idle));
+    zmq_setsockopt(s->sub, ZMQ_TCP_KEEPALIVE_INTVL, &ka_intvl,
+                   sizeof(ka_intvl));
+    zmq_setsockopt(s->sub, ZMQ_TCP_KEEPALIVE_CNT, &ka_cnt, sizeof(ka_cnt));
     curve_client(s, s->sub);
     for (int i = 0; i < s->nprefixes; i++)
         zmq_setsockopt(s->sub, ZMQ_SUBSCRIBE, s->prefixes[i],
@@ -950,6 +964,7 @@ int sw_cmd_subscribe(int argc, char **argv)
     }
     fflush(stdout);
     int64_t last_hb_check = sw_clock_now_ms();
+    s->last_hb_ms = last_hb_check;
     while (!stop_requested) {
         zmq_pollitem_t it = {s->sub, 0, ZMQ_POLLIN, 0};
         int n = zmq_poll(&it, 1, 500);
@@ -961,18 +976,11 @@ int sw_cmd_subscribe(int argc, char **argv)
         int64_t now = sw_clock_now_ms();
         if (now - last_hb_check >= 1000) {
             last_hb_check = now;
-            int64_t newest = 0;
-            for (int i = 0; i < s->nhubs; i++)
-                if (s->hubs[i].last_hb_ms > newest)
-                    newest = s->hubs[i].last_hb_ms;
-            if (now - (newest ? newest : s->hb_warned_ms) > 3500 &&
-                !s->no_hb_warned) {
+            if (now - s->last_hb_ms > 3500 && !s->no_hb_warned) {
                 SW_WARN(MOD, "no heartbeat from any hub for 3s: no live "
                              "alerts until a hub is back");
                 s->no_hb_warned = 1;
             }
-            if (s->hb_warned_ms == 0)
-                s->hb_warned_ms = now;
         }
     }
     fflush(stdout);
