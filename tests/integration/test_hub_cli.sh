@@ -157,9 +157,26 @@ done
 [ "$(redis-cli -p "$rport" GET sw:hub:cli:published)" = 30 ] \
     && pass "the hub's resume point in Redis: sw:hub:cli:published = 30" \
     || fail "resume point" "$(redis-cli -p "$rport" GET sw:hub:cli:published)"
+ep="tcp://127.0.0.1:$pub,tcp://127.0.0.1:$rep"
+n=$(timeout 30 "$SW_BIN" subscribe -H "$ep" --since 1h --count 30 2> "$W/since.log" | wc -l)
+[ "$n" = 30 ] && pass "subscribe --since 1h: the 30 alerts logged in the last hour (found by their write time)" \
+    || fail "subscribe --since 1h" "$n lines" "$(tail -3 "$W/since.log")"
+timeout 30 "$SW_BIN" subscribe -H "$ep" --since "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" --count 1 \
+    > "$W/future.out" 2> "$W/future.log" &
+fut=$!
+sleep 2
+"$(dirname "$SW_GEN")/sw_alert_writer" "redis://127.0.0.1:$rport" sw 1 0 HU-RS > /dev/null
+wait $fut
+grep -q '"seq":31,' "$W/future.out" && [ "$(wc -l < "$W/future.out")" = 1 ] \
+    && pass "subscribe --since a future time: nothing from the past, then the next live alert (seq 31)" \
+    || fail "subscribe --since a future time" "$(cat "$W/future.out")" "$(tail -3 "$W/future.log")"
+out=$(timeout 30 "$SW_BIN" subscribe -H "$ep" --from-seq 1 --count 31 -f table 2> "$W/table.log")
+[ "$(wc -l <<< "$out")" = 31 ] && grep -q "^ *1  .*HU-RS" <<< "$out" && grep -q "^ *31  .*HU-RS" <<< "$out" \
+    && pass "subscribe --from-seq 1 -f table: 31 table lines, seq first" \
+    || fail "subscribe -f table" "$(head -3 <<< "$out")" "$(tail -3 "$W/table.log")"
 kill -TERM $hub
 wait $hub
 rc=$?
-[ "$rc" = 0 ] && grep -q "stopping published_seq=30" "$W/hub.log" \
+[ "$rc" = 0 ] && grep -q "stopping published_seq=31" "$W/hub.log" \
     && pass "SIGTERM: exit 0, the last published seq logged" || fail "hub SIGTERM" "exit $rc" "$(tail -3 "$W/hub.log")"
 done_testing
