@@ -1,7 +1,7 @@
 /*
  * sw_bench_alloc: counts every heap allocation of a benchmark program,
  * libraries included, by defining the allocation functions in the program
- * itself (glibc's own versions do the work). Include it in exactly one
+ * itself (glibc's own versions do the work, for free() too). Include it in exactly one
  * file of a benchmark; read sw_bench_allocs.
  */
 #ifndef SW_BENCH_ALLOC_H
@@ -15,6 +15,14 @@ extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+/* free too: the binaries link jemalloc, whose free() must not see
+ * glibc's blocks */
+void free(void *p)
+{
+    __libc_free(p);
+}
 
 void *malloc(size_t n)
 {
