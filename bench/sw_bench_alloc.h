@@ -1,8 +1,8 @@
 /*
  * sw_bench_alloc: counts every heap allocation of a benchmark program,
  * libraries included, by defining the allocation functions in the program
- * itself (glibc's own versions do the work, for free() too). Include it in exactly one
- * file of a benchmark; read sw_bench_allocs.
+ * itself (glibc's own versions do the work, for free() too). Include it in
+ * exactly one file of a benchmark; read sw_bench_allocs.
  */
 #ifndef SW_BENCH_ALLOC_H
 #define SW_BENCH_ALLOC_H
