@@ -689,6 +689,26 @@ static void pack_cstr(msgpack_packer *pk, const char *s)
     msgpack_pack_str_body(pk, s, n);
 }
 
+/* The start of a successful reply: a map of nkeys keys, with id and
+ * ok = true among them. */
+static void pack_reply_head(msgpack_packer *pk, size_t nkeys, uint64_t id)
+{
+    msgpack_pack_map(pk, nkeys);
+    pack_cstr(pk, "id");
+    msgpack_pack_uint64(pk, id);
+    pack_cstr(pk, "ok");
+    msgpack_pack_true(pk);
+}
+
+/* "alerts": [the n alerts]. */
+static void pack_alerts(msgpack_packer *pk, const sw_wire_alert_t *ws, size_t n)
+{
+    pack_cstr(pk, "alerts");
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++)
+        sw_alert_pack(pk, &ws[i]);
+}
+
 /* Packs the "last" map (section -> seq) from an HGETALL reply. */
 static void pack_last(msgpack_packer *pk, const redisReply *r,
                       const request_t *q, const sw_acl_entry_t *e)
@@ -789,11 +809,7 @@ static int answer(replay_t *r, const request_t *q, const sw_acl_entry_t *e)
             freeReplyObject(first);
             return -1;
         }
-        msgpack_pack_map(pk, 7 + q->has_time);
-        pack_cstr(pk, "id");
-        msgpack_pack_uint64(pk, q->id);
-        pack_cstr(pk, "ok");
-        msgpack_pack_true(pk);
+        pack_reply_head(pk, 7 + (size_t)q->has_time, q->id);
         pack_cstr(pk, "hub");
         pack_cstr(pk, h->c.name);
         pack_cstr(pk, "seq");
@@ -854,15 +870,8 @@ static int answer(replay_t *r, const request_t *q, const sw_acl_entry_t *e)
         }
         if (x && scanned == x->elements && x->elements < RANGE_SCAN_MAX)
             next = to + 1; /* everything up to `to` was read */
-        msgpack_pack_map(pk, 5);
-        pack_cstr(pk, "id");
-        msgpack_pack_uint64(pk, q->id);
-        pack_cstr(pk, "ok");
-        msgpack_pack_true(pk);
-        pack_cstr(pk, "alerts");
-        msgpack_pack_array(pk, n);
-        for (size_t i = 0; i < n; i++)
-            sw_alert_pack(pk, &ws[i]);
+        pack_reply_head(pk, 5, q->id);
+        pack_alerts(pk, ws, n);
         pack_cstr(pk, "next");
         msgpack_pack_uint64(pk, next);
         pack_cstr(pk, "seq");
@@ -928,15 +937,8 @@ static int answer(replay_t *r, const request_t *q, const sw_acl_entry_t *e)
                 ws[j] = ws[j - 1];
             ws[j] = t;
         }
-        msgpack_pack_map(pk, 5);
-        pack_cstr(pk, "id");
-        msgpack_pack_uint64(pk, q->id);
-        pack_cstr(pk, "ok");
-        msgpack_pack_true(pk);
-        pack_cstr(pk, "alerts");
-        msgpack_pack_array(pk, n);
-        for (size_t i = 0; i < n; i++)
-            sw_alert_pack(pk, &ws[i]);
+        pack_reply_head(pk, 5, q->id);
+        pack_alerts(pk, ws, n);
         pack_cstr(pk, "seq");
         msgpack_pack_uint64(pk, latest);
         pack_last(pk, last, q, e);
