@@ -235,16 +235,32 @@ int sw_alert_from_json(const char *json, size_t len, sw_wire_alert_t *w,
     return missing(seen, errstr, errstr_size);
 }
 
-static void pack_str(msgpack_packer *pk, const char *s)
+void sw_mp_pack_cstr(msgpack_packer *pk, const char *s)
 {
     size_t n = strlen(s);
     msgpack_pack_str(pk, n);
     msgpack_pack_str_body(pk, s, n);
 }
 
+int sw_mp_str_eq(const msgpack_object *o, const char *s)
+{
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(s) &&
+           memcmp(o->via.str.ptr, s, o->via.str.size) == 0;
+}
+
+const msgpack_object *sw_mp_map_get(const msgpack_object *o, const char *k)
+{
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < o->via.map.size; i++)
+        if (sw_mp_str_eq(&o->via.map.ptr[i].key, k))
+            return &o->via.map.ptr[i].val;
+    return NULL;
+}
+
 static void pack_key(msgpack_packer *pk, int k)
 {
-    pack_str(pk, key_names[k]);
+    sw_mp_pack_cstr(pk, key_names[k]);
 }
 
 int sw_alert_pack(msgpack_packer *pk, const sw_wire_alert_t *w)
@@ -259,19 +275,19 @@ int sw_alert_pack(msgpack_packer *pk, const sw_wire_alert_t *w)
     pack_key(pk, K_PREV);
     msgpack_pack_uint64(pk, w->prev);
     pack_key(pk, K_ALERT_ID);
-    pack_str(pk, a->alert_id);
+    sw_mp_pack_cstr(pk, a->alert_id);
     pack_key(pk, K_STATE);
-    pack_str(pk, sw_alert_state_name(a->state));
+    sw_mp_pack_cstr(pk, sw_alert_state_name(a->state));
     pack_key(pk, K_SECTION);
-    pack_str(pk, a->section);
+    sw_mp_pack_cstr(pk, a->section);
     if (a->type >= 0) {
         pack_key(pk, K_TYPE);
-        pack_str(pk, sw_event_type_name((sw_event_type_t)a->type));
+        sw_mp_pack_cstr(pk, sw_event_type_name((sw_event_type_t)a->type));
     }
     pack_key(pk, K_DETECTOR);
-    pack_str(pk, sw_detector_name(a->detector));
+    sw_mp_pack_cstr(pk, sw_detector_name(a->detector));
     pack_key(pk, K_LEVEL);
-    pack_str(pk, sw_level_name(a->level));
+    sw_mp_pack_cstr(pk, sw_level_name(a->level));
     pack_key(pk, K_WSTART);
     msgpack_pack_int64(pk, a->window_start);
     pack_key(pk, K_WEND);

@@ -40,6 +40,15 @@ int sw_alert_unpack_obj(const msgpack_object *o, sw_wire_alert_t *w,
 int sw_alert_unpack(const char *buf, size_t len, sw_wire_alert_t *w,
                     char *errstr, size_t errstr_size);
 
+/* Small msgpack helpers shared by the hub and the subscriber. */
+/* Packs a NUL-terminated string as a msgpack str. */
+void sw_mp_pack_cstr(msgpack_packer *pk, const char *s);
+/* 1 when o is the msgpack str equal to s. */
+int sw_mp_str_eq(const msgpack_object *o, const char *s);
+/* The value under the str key k of the map o; NULL when o is not a map or
+ * has no such key. */
+const msgpack_object *sw_mp_map_get(const msgpack_object *o, const char *k);
+
 /* The topic of an alert: "alert.<section>." (NUL-terminated). Returns its
  * length. buf holds at least SW_TOPIC_MAX bytes. */
 #define SW_TOPIC_MAX (SW_SECTION_MAX + 8)

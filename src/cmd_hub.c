@@ -173,7 +173,7 @@ static void bad(const hub_conf_t *c, int i, const char *why)
 /* tcp://host:port or ipc://path; returns 1 when it looks like one. */
 static int endpoint_ok(const char *ep)
 {
-    if (strncmp(ep, "ipc://", 6) == 0 || strncmp(ep, "inproc://", 9) == 0)
+    if (strncmp(ep, "ipc://", 6) == 0)
         return ep[6] != '\0';
     if (strncmp(ep, "tcp://", 6) != 0)
         return 0;
@@ -277,7 +277,7 @@ typedef struct hub {
     _Atomic int redis_up;
     uint64_t m_published, m_heartbeats, m_subscriptions, m_denied_subs;
     uint64_t m_zap_ok, m_zap_denied, m_handshake_failed, m_connections,
-        m_accepted, m_disconnected;
+        m_disconnected;
 } hub_t;
 
 static volatile sig_atomic_t stop_requested, reload_requested;
@@ -565,12 +565,6 @@ typedef struct request {
     size_t nprefixes;
 } request_t;
 
-static int str_eq(const msgpack_object *o, const char *s)
-{
-    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(s) &&
-           memcmp(o->via.str.ptr, s, o->via.str.size) == 0;
-}
-
 static int as_u64(const msgpack_object *o, uint64_t *v)
 {
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
@@ -597,29 +591,30 @@ static int parse_request(const char *buf, size_t len, request_t *q, char *err,
     const msgpack_object_map *m = &u.data.via.map;
     for (uint32_t i = 0; i < m->size; i++) {
         const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
-        if (str_eq(k, "op")) {
+        if (sw_mp_str_eq(k, "op")) {
             if (v->type != MSGPACK_OBJECT_STR ||
                 v->via.str.size >= sizeof(q->op)) {
                 snprintf(err, errsz, "'op' must be a string");
                 goto out;
             }
             memcpy(q->op, v->via.str.ptr, v->via.str.size);
-        } else if (str_eq(k, "id")) {
+        } else if (sw_mp_str_eq(k, "id")) {
             as_u64(v, &q->id);
-        } else if (str_eq(k, "from") || str_eq(k, "to") || str_eq(k, "limit")) {
+        } else if (sw_mp_str_eq(k, "from") || sw_mp_str_eq(k, "to") ||
+                   sw_mp_str_eq(k, "limit")) {
             uint64_t x;
             if (as_u64(v, &x)) {
                 snprintf(err, errsz, "'%.*s' must be a whole number >= 0",
                          (int)k->via.str.size, k->via.str.ptr);
                 goto out;
             }
-            if (str_eq(k, "from"))
+            if (sw_mp_str_eq(k, "from"))
                 q->from = x;
-            else if (str_eq(k, "to"))
+            else if (sw_mp_str_eq(k, "to"))
                 q->to = x;
             else
                 q->limit = x;
-        } else if (str_eq(k, "time")) {
+        } else if (sw_mp_str_eq(k, "time")) {
             uint64_t x;
             if (as_u64(v, &x) || x > (uint64_t)INT64_MAX) {
                 snprintf(err, errsz, "'time' must be ms since the epoch");
@@ -627,7 +622,7 @@ static int parse_request(const char *buf, size_t len, request_t *q, char *err,
             }
             q->time = (int64_t)x;
             q->has_time = 1;
-        } else if (str_eq(k, "prefixes")) {
+        } else if (sw_mp_str_eq(k, "prefixes")) {
             if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size > 16) {
                 snprintf(err, errsz,
                          "'prefixes' must be an array of at most "
@@ -682,28 +677,21 @@ static int wanted(const request_t *q, const sw_acl_entry_t *e,
     return 0;
 }
 
-static void pack_cstr(msgpack_packer *pk, const char *s)
-{
-    size_t n = strlen(s);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, s, n);
-}
-
 /* The start of a successful reply: a map of nkeys keys, with id and
  * ok = true among them. */
 static void pack_reply_head(msgpack_packer *pk, size_t nkeys, uint64_t id)
 {
     msgpack_pack_map(pk, nkeys);
-    pack_cstr(pk, "id");
+    sw_mp_pack_cstr(pk, "id");
     msgpack_pack_uint64(pk, id);
-    pack_cstr(pk, "ok");
+    sw_mp_pack_cstr(pk, "ok");
     msgpack_pack_true(pk);
 }
 
 /* "alerts": [the n alerts]. */
 static void pack_alerts(msgpack_packer *pk, const sw_wire_alert_t *ws, size_t n)
 {
-    pack_cstr(pk, "alerts");
+    sw_mp_pack_cstr(pk, "alerts");
     msgpack_pack_array(pk, n);
     for (size_t i = 0; i < n; i++)
         sw_alert_pack(pk, &ws[i]);
@@ -716,11 +704,11 @@ static void pack_last(msgpack_packer *pk, const redisReply *r,
     size_t n = 0;
     for (size_t i = 0; i + 1 < r->elements; i += 2)
         n += wanted(q, e, r->element[i]->str);
-    pack_cstr(pk, "last");
+    sw_mp_pack_cstr(pk, "last");
     msgpack_pack_map(pk, n);
     for (size_t i = 0; i + 1 < r->elements; i += 2)
         if (wanted(q, e, r->element[i]->str)) {
-            pack_cstr(pk, r->element[i]->str);
+            sw_mp_pack_cstr(pk, r->element[i]->str);
             msgpack_pack_uint64(pk, strtoull(r->element[i + 1]->str, NULL, 10));
         }
 }
@@ -810,23 +798,23 @@ static int answer(replay_t *r, const request_t *q, const sw_acl_entry_t *e)
             return -1;
         }
         pack_reply_head(pk, 7 + (size_t)q->has_time, q->id);
-        pack_cstr(pk, "hub");
-        pack_cstr(pk, h->c.name);
-        pack_cstr(pk, "seq");
+        sw_mp_pack_cstr(pk, "hub");
+        sw_mp_pack_cstr(pk, h->c.name);
+        sw_mp_pack_cstr(pk, "seq");
         msgpack_pack_uint64(pk, latest);
-        pack_cstr(pk, "first");
+        sw_mp_pack_cstr(pk, "first");
         msgpack_pack_uint64(pk, fseq);
-        pack_cstr(pk, "sections");
+        sw_mp_pack_cstr(pk, "sections");
         if (e == NULL || e->all) {
-            pack_cstr(pk, "*");
+            sw_mp_pack_cstr(pk, "*");
         } else {
             msgpack_pack_array(pk, e->nsections);
             for (size_t i = 0; i < e->nsections; i++)
-                pack_cstr(pk, e->sections[i]);
+                sw_mp_pack_cstr(pk, e->sections[i]);
         }
         pack_last(pk, last, q, e);
         if (q->has_time) {
-            pack_cstr(pk, "time_seq");
+            sw_mp_pack_cstr(pk, "time_seq");
             msgpack_pack_uint64(pk, tseq);
         }
         freeReplyObject(seq);
@@ -872,9 +860,9 @@ static int answer(replay_t *r, const request_t *q, const sw_acl_entry_t *e)
             next = to + 1; /* everything up to `to` was read */
         pack_reply_head(pk, 5, q->id);
         pack_alerts(pk, ws, n);
-        pack_cstr(pk, "next");
+        sw_mp_pack_cstr(pk, "next");
         msgpack_pack_uint64(pk, next);
-        pack_cstr(pk, "seq");
+        sw_mp_pack_cstr(pk, "seq");
         msgpack_pack_uint64(pk, latest);
         if (x)
             freeReplyObject(x);
@@ -939,7 +927,7 @@ static int answer(replay_t *r, const request_t *q, const sw_acl_entry_t *e)
         }
         pack_reply_head(pk, 5, q->id);
         pack_alerts(pk, ws, n);
-        pack_cstr(pk, "seq");
+        sw_mp_pack_cstr(pk, "seq");
         msgpack_pack_uint64(pk, latest);
         pack_last(pk, last, q, e);
         free(ws);
@@ -956,12 +944,12 @@ static void pack_error(replay_t *r, uint64_t id, const char *why)
 {
     r->sb.size = 0;
     msgpack_pack_map(&r->pk, 3);
-    pack_cstr(&r->pk, "id");
+    sw_mp_pack_cstr(&r->pk, "id");
     msgpack_pack_uint64(&r->pk, id);
-    pack_cstr(&r->pk, "ok");
+    sw_mp_pack_cstr(&r->pk, "ok");
     msgpack_pack_false(&r->pk);
-    pack_cstr(&r->pk, "error");
-    pack_cstr(&r->pk, why);
+    sw_mp_pack_cstr(&r->pk, "error");
+    sw_mp_pack_cstr(&r->pk, why);
 }
 
 static void *replay_main(void *arg)
@@ -1163,17 +1151,18 @@ static void on_zap(hub_t *h)
         zmq_msg_close(&f[i]);
 }
 
-/* Socket monitor events of the XPUB and ROUTER sockets. */
-static void on_monitor(hub_t *h, void *mon)
+/* One socket monitor event of the XPUB or ROUTER socket, if one is
+ * queued: returns 1, else 0. */
+static int monitor_event(hub_t *h, void *mon)
 {
     zmq_msg_t ev, ep;
     zmq_msg_init(&ev);
     zmq_msg_init(&ep);
-    if (zmq_msg_recv(&ev, mon, 0) < 0 || !zmq_msg_more(&ev) ||
+    if (zmq_msg_recv(&ev, mon, ZMQ_DONTWAIT) < 0 || !zmq_msg_more(&ev) ||
         zmq_msg_recv(&ep, mon, 0) < 0) {
         zmq_msg_close(&ev);
         zmq_msg_close(&ep);
-        return;
+        return 0;
     }
     uint16_t id = 0;
     uint32_t value = 0;
@@ -1182,9 +1171,6 @@ static void on_monitor(hub_t *h, void *mon)
         memcpy(&value, (char *)zmq_msg_data(&ev) + 2, 4);
     }
     switch (id) {
-    case ZMQ_EVENT_ACCEPTED:
-        h->m_accepted++;
-        break;
     case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
         h->m_connections++;
         break;
@@ -1227,6 +1213,15 @@ static void on_monitor(hub_t *h, void *mon)
     }
     zmq_msg_close(&ev);
     zmq_msg_close(&ep);
+    return 1;
+}
+
+/* Takes every queued event of a monitor, so that a refused handshake and
+ * the disconnection that follows it are counted together. */
+static void on_monitor(hub_t *h, void *mon)
+{
+    while (monitor_event(h, mon))
+        ;
 }
 
 static void heartbeat(hub_t *h, int64_t now)
@@ -1236,11 +1231,11 @@ static void heartbeat(hub_t *h, int64_t now)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &s, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 3);
-    pack_cstr(&pk, "hub");
-    pack_cstr(&pk, h->c.name);
-    pack_cstr(&pk, "seq");
+    sw_mp_pack_cstr(&pk, "hub");
+    sw_mp_pack_cstr(&pk, h->c.name);
+    sw_mp_pack_cstr(&pk, "seq");
     msgpack_pack_uint64(&pk, h->published_seq);
-    pack_cstr(&pk, "time");
+    sw_mp_pack_cstr(&pk, "time");
     msgpack_pack_int64(&pk, now);
     zmq_send(h->pub, "hb.", 3, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     zmq_send(h->pub, s.data, s.size, ZMQ_DONTWAIT);
@@ -1423,10 +1418,10 @@ static int open_sockets(hub_t *h, char *err, size_t errsz)
         curve_server(h, s);
     }
     /* monitor both sockets for connections and refused handshakes */
-    int events =
-        ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
-        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-        ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    int events = ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
     zmq_socket_monitor(h->pub, MON_EP "-pub", events);
     zmq_socket_monitor(h->router, MON_EP "-router", events);
     if ((h->mon = zsock(h, ZMQ_PAIR, err, errsz)) == NULL ||
@@ -1693,6 +1688,8 @@ int sw_cmd_hub(int argc, char **argv)
             published_since_hb = 0;
         }
         if (now - last_metrics >= 1000) {
+            on_monitor(h, h->mon);
+            on_monitor(h, h->mon_router);
             publish_metrics(h, now);
             last_metrics = now;
         }

@@ -217,30 +217,9 @@ static void handle(sub_t *s, const sw_wire_alert_t *w, int from_replay)
 
 /* ----------------------------------------------------------- replay */
 
-static void pack_cstr(msgpack_packer *pk, const char *str)
-{
-    size_t n = strlen(str);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, str, n);
-}
-
-static const msgpack_object *map_get(const msgpack_object *o, const char *k)
-{
-    if (o->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    size_t kl = strlen(k);
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        const msgpack_object *key = &o->via.map.ptr[i].key;
-        if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == kl &&
-            memcmp(key->via.str.ptr, k, kl) == 0)
-            return &o->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
 static uint64_t map_u64(const msgpack_object *o, const char *k)
 {
-    const msgpack_object *v = map_get(o, k);
+    const msgpack_object *v = sw_mp_map_get(o, k);
     return v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? v->via.u64 : 0;
 }
 
@@ -309,29 +288,29 @@ static int request(sub_t *s, const reqargs_t *a, reply_t *rp)
         uint64_t id = ++s->req_id;
         sb.size = 0;
         msgpack_pack_map(&pk, 3 + (a->from > 0) + (a->to > 0) + (a->time > 0));
-        pack_cstr(&pk, "op");
-        pack_cstr(&pk, a->op);
-        pack_cstr(&pk, "id");
+        sw_mp_pack_cstr(&pk, "op");
+        sw_mp_pack_cstr(&pk, a->op);
+        sw_mp_pack_cstr(&pk, "id");
         msgpack_pack_uint64(&pk, id);
-        pack_cstr(&pk, "prefixes");
+        sw_mp_pack_cstr(&pk, "prefixes");
         if (a->prefix) {
             msgpack_pack_array(&pk, 1);
-            pack_cstr(&pk, a->prefix);
+            sw_mp_pack_cstr(&pk, a->prefix);
         } else {
             msgpack_pack_array(&pk, (size_t)s->nprefixes);
             for (int i = 0; i < s->nprefixes; i++)
-                pack_cstr(&pk, s->prefixes[i]);
+                sw_mp_pack_cstr(&pk, s->prefixes[i]);
         }
         if (a->from) {
-            pack_cstr(&pk, "from");
+            sw_mp_pack_cstr(&pk, "from");
             msgpack_pack_uint64(&pk, a->from);
         }
         if (a->to) {
-            pack_cstr(&pk, "to");
+            sw_mp_pack_cstr(&pk, "to");
             msgpack_pack_uint64(&pk, a->to);
         }
         if (a->time) {
-            pack_cstr(&pk, "time");
+            sw_mp_pack_cstr(&pk, "time");
             msgpack_pack_int64(&pk, a->time);
         }
         /* ZMQ_IMMEDIATE: EAGAIN when this hub is not connected */
@@ -364,10 +343,10 @@ static int request(sub_t *s, const reqargs_t *a, reply_t *rp)
             const msgpack_object *u = &rp->u.data;
             if (!ok || map_u64(u, "id") != id)
                 continue; /* a late answer to an earlier request */
-            const msgpack_object *okv = map_get(u, "ok");
+            const msgpack_object *okv = sw_mp_map_get(u, "ok");
             if (okv == NULL || okv->type != MSGPACK_OBJECT_BOOLEAN ||
                 !okv->via.boolean) {
-                const msgpack_object *e = map_get(u, "error");
+                const msgpack_object *e = sw_mp_map_get(u, "error");
                 SW_ERROR(
                     MOD, "hub %s refused the %s request: %.*s", hc->replay,
                     a->op,
@@ -395,7 +374,7 @@ out:
  * printed as they are (they are the start), a range's de-duplicated. */
 static void handle_alerts(sub_t *s, const msgpack_object *reply, int snapshot)
 {
-    const msgpack_object *arr = map_get(reply, "alerts");
+    const msgpack_object *arr = sw_mp_map_get(reply, "alerts");
     if (arr == NULL || arr->type != MSGPACK_OBJECT_ARRAY)
         return;
     for (uint32_t i = 0; i < arr->via.array.size && !stop_requested; i++) {
@@ -458,7 +437,7 @@ static int check_tails(sub_t *s)
     s->status_ms = sw_clock_now_ms();
     if (rc == 0) {
         uint64_t latest = map_u64(&r.u.data, "seq");
-        const msgpack_object *last = map_get(&r.u.data, "last");
+        const msgpack_object *last = sw_mp_map_get(&r.u.data, "last");
         for (uint32_t i = 0; last && last->type == MSGPACK_OBJECT_MAP &&
                              i < last->via.map.size && rc == 0;
              i++) {
@@ -518,7 +497,7 @@ static void on_live(sub_t *s, zmq_msg_t *topic, zmq_msg_t *body)
         if (msgpack_unpack_next(&u, zmq_msg_data(body), zmq_msg_size(body),
                                 &off) == MSGPACK_UNPACK_SUCCESS) {
             uint64_t seq = map_u64(&u.data, "seq");
-            const msgpack_object *name = map_get(&u.data, "hub");
+            const msgpack_object *name = sw_mp_map_get(&u.data, "hub");
             int64_t now = sw_clock_now_ms();
             char nm[128] = "?";
             if (name && name->type == MSGPACK_OBJECT_STR)
@@ -702,7 +681,7 @@ static int start(sub_t *s, int live_only, uint64_t from_seq, int64_t since)
         reply_destroy(&r);
         return -1;
     }
-    const msgpack_object *secs = map_get(&r.u.data, "sections");
+    const msgpack_object *secs = sw_mp_map_get(&r.u.data, "sections");
     int sees_all = secs && secs->type == MSGPACK_OBJECT_STR &&
                    secs->via.str.size == 1 && secs->via.str.ptr[0] == '*';
     s->global = sees_all && s->nprefixes == 1 && s->prefixes[0][0] == '\0';
