@@ -174,9 +174,30 @@ out=$(timeout 30 "$SW_BIN" subscribe -H "$ep" --from-seq 1 --count 31 -f table 2
 [ "$(wc -l <<< "$out")" = 31 ] && grep -q "^ *1  .*HU-RS" <<< "$out" && grep -q "^ *31  .*HU-RS" <<< "$out" \
     && pass "subscribe --from-seq 1 -f table: 31 table lines, seq first" \
     || fail "subscribe -f table" "$(head -3 <<< "$out")" "$(tail -3 "$W/table.log")"
+# a log entry that is not an alert (written by hand): the hub counts and
+# skips it, a subscriber prints the alerts around it and goes on
+seq=$(redis-cli -p "$rport" INCR sw:alerts:seq)
+redis-cli -p "$rport" XADD sw:alerts "$seq-1" alert '{"not":"an alert"}' prev 0 t 0 > /dev/null
+"$SW_BIN" subscribe -H "$ep" --from-seq 31 --count 2 > "$W/bad.out" 2> "$W/bad.log" &
+badsub=$!
+sleep 1
+"$(dirname "$SW_GEN")/sw_alert_writer" "redis://127.0.0.1:$rport" sw 1 0 HU-RS > /dev/null
+for _ in $(seq 1 100); do kill -0 $badsub 2>/dev/null || break; sleep 0.2; done
+kill $badsub 2>/dev/null
+for _ in $(seq 1 50); do
+    m=$(curl -s "http://127.0.0.1:$mport/metrics")
+    grep -q '^surgewatch_hub_bad_log_entries_total 1$' <<< "$m" && break
+    sleep 0.2
+done
+[ "$seq" = 32 ] && [ "$(sed -n 's/.*"seq":\([0-9]*\),.*/\1/p' "$W/bad.out" | tr '\n' ' ')" = "31 33 " ] \
+    && grep -q '^surgewatch_hub_bad_log_entries_total 1$' <<< "$m" \
+    && grep -q 'alert log entry seq=32 not published: missing field' "$W/hub.log" \
+    && pass "a malformed log entry (seq 32): counted and logged by the hub, the subscriber prints 31 and 33" \
+    || fail "malformed log entry" "seq $seq; printed: $(cat "$W/bad.out" | cut -c1-40)" \
+        "$(grep -E 'bad_log' <<< "$m")" "$(tail -3 "$W/bad.log")"
 kill -TERM $hub
 wait $hub
 rc=$?
-[ "$rc" = 0 ] && grep -q "stopping published_seq=31" "$W/hub.log" \
+[ "$rc" = 0 ] && grep -q "stopping published_seq=33" "$W/hub.log" \
     && pass "SIGTERM: exit 0, the last published seq logged" || fail "hub SIGTERM" "exit $rc" "$(tail -3 "$W/hub.log")"
 done_testing
