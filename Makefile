@@ -41,13 +41,13 @@ LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
 LIB_SRCS := \
     common/sw_err.c common/sw_log.c common/sw_time.c common/sw_lines.c \
     common/sw_ring.c common/sw_redis.c common/sw_http.c \
-    config/sw_config.c config/sw_settings.c \
+    config/sw_config.c config/sw_settings.c config/sw_thresholds.c \
     detectors/sw_detector.c detectors/sw_engine.c alerts/sw_alert.c \
     alerts/sw_alert_log.c alerts/sw_alert_wire.c alerts/sw_acl.c \
     ingest/sw_event.c ingest/sw_event_text.c ingest/sw_producer.c \
     ingest/sw_checkpoint.c
 CMD_SRCS := src/main.c src/sw_cmd_common.c src/sw_cmd_settings.c src/cmd_publish.c src/cmd_backtest.c \
-    src/cmd_run.c src/cmd_hub.c src/cmd_subscribe.c src/cmd_keygen.c
+    src/cmd_run.c src/cmd_hub.c src/cmd_subscribe.c src/cmd_keygen.c src/cmd_ctl.c
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)

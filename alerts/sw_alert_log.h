@@ -24,6 +24,8 @@
 
 #include "sw_engine.h"
 
+#include <hiredis/hiredis.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,5 +54,44 @@ int sw_alert_log_write(sw_alert_log_t *self, const sw_alert_t *alerts, size_t n,
 /* Transitions written so far that the log already held (replays), which
  * it left unchanged. */
 uint64_t sw_alert_log_repeats(const sw_alert_log_t *self);
+
+/* The log's connection, for other reads and writes on the same thread
+ * (the live thresholds). Borrowed. */
+redisContext *sw_alert_log_redis(sw_alert_log_t *self);
+
+/* Silences (docs/operations.md). Keys: PREFIX:silences (id -> JSON: id,
+ * sections, detector, until, reason, created_by, created, and ended /
+ * ended_by once over), PREFIX:silences:active (sorted set, id by until),
+ * PREFIX:silences:seq, PREFIX:alerts:held (alert id -> "<silence id>
+ * <JSON>" of the held alerts).
+ *
+ * Ends the silences whose time is up and, when expire_id is given, that
+ * one now (audited as op with note); then publishes the held alerts no
+ * active silence covers any more, as `raised`, each with the next seq.
+ * *ended and *published (may be NULL) get the counts. Returns 0,
+ * SW_ERR_NOTFOUND (no such silence), SW_ERR_INVAL (it had ended) or
+ * SW_ERR_REDIS, with errstr set. */
+int sw_alert_log_release(sw_alert_log_t *self, const char *expire_id,
+                         const char *op, const char *note, int *ended,
+                         int *published, char *errstr, size_t errstr_size);
+
+/* Adds a silence of the sections matching `sections` ('*' any run of
+ * characters) for `detector` ("*": every one) until until_ms (Redis
+ * clock), audited with `description`. id gets its id ("s12"). Returns 0,
+ * SW_ERR_RANGE (until is not in the future) or SW_ERR_REDIS. */
+int sw_alert_log_silence_add(sw_alert_log_t *self, const char *sections,
+                             const char *detector, int64_t until_ms,
+                             const char *reason, const char *op,
+                             const char *description, char *id, size_t id_size,
+                             char *errstr, size_t errstr_size);
+
+/* Acknowledges an active alert: a new transition (state updated, with
+ * acked_by, acked_at, ack_note), published with the next seq (*seq), or
+ * logged held when the alert is held (*seq = 0); audited. section gets
+ * the alert's section. Returns 0, SW_ERR_NOTFOUND (not an active alert)
+ * or SW_ERR_REDIS. */
+int sw_alert_log_ack(sw_alert_log_t *self, const char *alert_id, const char *op,
+                     const char *note, uint64_t *seq, char *section,
+                     size_t section_size, char *errstr, size_t errstr_size);
 
 #endif

@@ -26,20 +26,24 @@ enum {
     K_RAISED_AT,
     K_RETRACTED,
     K_LOGGED_AT,
+    K_ACKED_BY,
+    K_ACKED_AT,
+    K_ACK_NOTE,
     K__COUNT
 };
 
 static const char *const key_names[K__COUNT] = {
-    "seq",       "prev",     "alert_id", "state",        "section",
-    "type",      "detector", "level",    "window_start", "window_end",
-    "observed",  "expected", "score",    "threshold",    "raised_at",
-    "retracted", "logged_at"};
+    "seq",       "prev",      "alert_id", "state",        "section",
+    "type",      "detector",  "level",    "window_start", "window_end",
+    "observed",  "expected",  "score",    "threshold",    "raised_at",
+    "retracted", "logged_at", "acked_by", "acked_at",     "ack_note"};
 
 /* The keys every alert has (the rest are optional). */
 static int required(int k)
 {
     return k != K_SEQ && k != K_PREV && k != K_TYPE && k != K_RETRACTED &&
-           k != K_LOGGED_AT;
+           k != K_LOGGED_AT && k != K_ACKED_BY && k != K_ACKED_AT &&
+           k != K_ACK_NOTE;
 }
 
 static int key_lookup(const char *s, size_t len)
@@ -100,13 +104,28 @@ static int set_string(sw_wire_alert_t *w, int k, const char *s, size_t len)
             return -1;
         a->type = i;
         return 0;
+    case K_ACKED_BY:
+        if (len == 0 || len > SW_ACK_BY_MAX || memchr(s, 0, len))
+            return -1;
+        memcpy(w->acked_by, s, len);
+        w->acked_by[len] = '\0';
+        return 0;
+    case K_ACK_NOTE:
+        if (len > SW_ACK_NOTE_MAX || memchr(s, 0, len))
+            return -1;
+        memcpy(w->ack_note, s, len);
+        w->ack_note[len] = '\0';
+        return 0;
     case K_WSTART:
     case K_WEND:
+    case K_ACKED_AT:
     case K_RAISED_AT: {
         int64_t ms;
         if (sw_time_parse_rfc3339(s, len, &ms))
             return -1;
-        if (k == K_WSTART)
+        if (k == K_ACKED_AT)
+            w->acked_at = ms;
+        else if (k == K_WSTART)
             a->window_start = ms;
         else if (k == K_WEND)
             a->window_end = ms;
@@ -166,6 +185,11 @@ static int set_number(sw_wire_alert_t *w, int k, double d, int is_int,
         if (i < 0)
             return -1;
         w->logged_at = i;
+        return 0;
+    case K_ACKED_AT:
+        if (i <= 0)
+            return -1;
+        w->acked_at = i;
         return 0;
     default:
         return -1;
@@ -266,7 +290,8 @@ static void pack_key(msgpack_packer *pk, int k)
 int sw_alert_pack(msgpack_packer *pk, const sw_wire_alert_t *w)
 {
     const sw_alert_t *a = &w->a;
-    size_t n = 15 + (a->type >= 0) + (a->retracted != 0);
+    int acked = w->acked_at > 0;
+    size_t n = 15 + (a->type >= 0) + (a->retracted != 0) + 3 * (size_t)acked;
     /* msgpack-c's packer ignores write errors after the first; the
      * sbuffer's write callback is the only failure (out of memory) */
     int rc = msgpack_pack_map(pk, n);
@@ -305,6 +330,14 @@ int sw_alert_pack(msgpack_packer *pk, const sw_wire_alert_t *w)
     if (a->retracted) {
         pack_key(pk, K_RETRACTED);
         msgpack_pack_true(pk);
+    }
+    if (acked) {
+        pack_key(pk, K_ACKED_BY);
+        sw_mp_pack_cstr(pk, w->acked_by);
+        pack_key(pk, K_ACKED_AT);
+        msgpack_pack_int64(pk, w->acked_at);
+        pack_key(pk, K_ACK_NOTE);
+        sw_mp_pack_cstr(pk, w->ack_note);
     }
     pack_key(pk, K_LOGGED_AT);
     rc |= msgpack_pack_int64(pk, w->logged_at);
@@ -391,4 +424,64 @@ size_t sw_alert_topic(const char *section, char *buf)
 {
     int n = snprintf(buf, SW_TOPIC_MAX, "alert.%s.", section);
     return n < 0 ? 0 : (size_t)n;
+}
+
+/* s as a JSON string (quotes included) at buf; returns the length, or 0
+ * when it does not fit. */
+static size_t json_str(const char *s, char *buf, size_t cap)
+{
+    size_t o = 0;
+    if (cap < 3)
+        return 0;
+    buf[o++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        size_t el = 0;
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*p;
+            el = 2;
+        } else if (*p < 0x20) {
+            el = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", *p);
+        } else {
+            esc[0] = (char)*p;
+            el = 1;
+        }
+        if (o + el + 2 > cap)
+            return 0;
+        memcpy(buf + o, esc, el);
+        o += el;
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+    return o;
+}
+
+size_t sw_wire_alert_to_json(const sw_wire_alert_t *w, char *buf, size_t cap)
+{
+    size_t n = sw_alert_to_json(&w->a, w->seq, buf, cap);
+    if (n == 0 || w->acked_at <= 0)
+        return n;
+    char at[SW_TIME_STR_MAX];
+    n--; /* over the closing brace */
+    int k = snprintf(buf + n, cap - n, ",\"acked_by\":");
+    if (k < 0 || (size_t)k >= cap - n)
+        return 0;
+    n += (size_t)k;
+    size_t q = json_str(w->acked_by, buf + n, cap - n);
+    if (q == 0)
+        return 0;
+    n += q;
+    k = snprintf(buf + n, cap - n, ",\"acked_at\":\"%s\",\"ack_note\":",
+                 sw_time_format(w->acked_at, at));
+    if (k < 0 || (size_t)k >= cap - n)
+        return 0;
+    n += (size_t)k;
+    q = json_str(w->ack_note, buf + n, cap - n);
+    if (q == 0 || n + q + 2 > cap)
+        return 0;
+    n += q;
+    buf[n++] = '}';
+    buf[n] = '\0';
+    return n;
 }

@@ -8,18 +8,34 @@
 #ifndef SW_ALERT_WIRE_H
 #define SW_ALERT_WIRE_H
 
+#include "sw_alert.h"
 #include "sw_engine.h"
 
 #include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
 
+/* The longest operator name and acknowledgement note (bytes). */
+#define SW_ACK_BY_MAX 64
+#define SW_ACK_NOTE_MAX 500
+
 typedef struct sw_wire_alert {
     sw_alert_t a;      /* tseq and at are not carried (0) */
     uint64_t seq;      /* global sequence number, >= 1 */
     uint64_t prev;     /* seq of the section's previous alert, or 0 */
     int64_t logged_at; /* ms: when the log got it (0: unknown) */
+    /* an acknowledgement (`surgewatch ctl ack`): acked_at > 0 */
+    int64_t acked_at; /* ms */
+    char acked_by[SW_ACK_BY_MAX + 1];
+    char ack_note[SW_ACK_NOTE_MAX + 1];
 } sw_wire_alert_t;
+
+/* Writes w as the JSON line of `subscribe` and `backtest`
+ * (sw_alert_to_json with seq), plus acked_by, acked_at (RFC 3339) and
+ * ack_note when acknowledged. Returns the length, or 0 when cap is too
+ * small. */
+#define SW_WIRE_JSON_MAX (SW_ALERT_JSON_MAX + 6 * SW_ACK_NOTE_MAX + 512)
+size_t sw_wire_alert_to_json(const sw_wire_alert_t *w, char *buf, size_t cap);
 
 /* Parses the JSON of a log entry (sw_alert_to_json's output, with or
  * without "seq"; a "seq" there sets w->seq). Returns 0, or -1 with errstr

@@ -16,7 +16,9 @@
     X(CONFIG, -7, "configuration error")                                       \
     X(TIMEOUT, -8, "timed out")                                                \
     X(REDIS, -9, "Redis error")                                                \
-    X(FULL, -10, "queue full")
+    X(FULL, -10, "queue full")                                                 \
+    X(CONFLICT, -11, "changed concurrently")                                   \
+    X(NOTFOUND, -12, "not found")
 
 typedef enum {
     SW_OK = 0,

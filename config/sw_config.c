@@ -129,34 +129,53 @@ static char *reader(char *str, int num, void *stream)
     return r;
 }
 
-static int handler(void *user, const char *section, const char *name,
-                   const char *value)
+int sw_config_add(sw_config_t *c, const char *section, const char *key,
+                  const char *value, int line)
 {
-    load_ctx_t *ctx = user;
-    sw_config_t *c = ctx->cfg;
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 32;
         sw_config_entry_t *ne = realloc(c->e, cap * sizeof(*ne));
-        if (ne == NULL) {
-            ctx->nomem = 1;
-            return 0;
-        }
+        if (ne == NULL)
+            return SW_ERR_NOMEM;
         c->e = ne;
         c->cap = cap;
     }
     sw_config_entry_t *e = &c->e[c->n];
-    e->section = strdup(section);
-    e->key = strdup(name ? name : "");
+    e->section = strdup(section ? section : "");
+    e->key = strdup(key ? key : "");
     e->value = strdup(value ? value : "");
-    e->line = ctx->line;
+    e->line = line;
     if (!e->section || !e->key || !e->value) {
         free(e->section);
         free(e->key);
         free(e->value);
+        return SW_ERR_NOMEM;
+    }
+    c->n++;
+    return 0;
+}
+
+sw_config_t *sw_config_new(const char *path)
+{
+    sw_config_t *cfg = calloc(1, sizeof(*cfg));
+    if (cfg == NULL)
+        return NULL;
+    cfg->path = strdup(path ? path : "");
+    if (cfg->path == NULL) {
+        free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+static int handler(void *user, const char *section, const char *name,
+                   const char *value)
+{
+    load_ctx_t *ctx = user;
+    if (sw_config_add(ctx->cfg, section, name, value, ctx->line)) {
         ctx->nomem = 1;
         return 0;
     }
-    c->n++;
     return 1;
 }
 

@@ -63,6 +63,14 @@ typedef struct sw_config {
  * Free with sw_config_destroy(). */
 sw_config_t *sw_config_load(const char *path, char *errstr, size_t errstr_size);
 
+/* An empty config (entries built in memory: thresholds read from Redis)
+ * whose errors name `path`. NULL when out of memory. */
+sw_config_t *sw_config_new(const char *path);
+
+/* Appends an entry (strings copied). Returns 0 or SW_ERR_NOMEM. */
+int sw_config_add(sw_config_t *self, const char *section, const char *key,
+                  const char *value, int line);
+
 /* Frees a config (NULL is fine) and sets *self_p to NULL. */
 void sw_config_destroy(sw_config_t **self_p);
 

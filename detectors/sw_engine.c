@@ -896,6 +896,8 @@ static wkey_t *new_key(sw_engine_t *e, part_t *p, int32_t partition,
     e->nkeys++;
     p->keys[p->nkeys++] = k;
     e->stats.keys = e->nkeys;
+    if (type < 0 && e->conf.on_section)
+        e->conf.on_section(e->conf.opaque, k->section, len);
     return k;
 }
 

@@ -106,6 +106,10 @@ typedef struct sw_alert {
 /* Called for every transition, in order. The alert is borrowed. */
 typedef void(sw_alert_fn)(void *opaque, const sw_alert_t *alert);
 
+/* Called when a section gets its first window key (on a partition). The
+ * section (len bytes, not NUL-terminated) is borrowed. */
+typedef void(sw_section_fn)(void *opaque, const char *section, size_t len);
+
 typedef struct sw_engine_conf {
     int64_t bucket_ms;        /* 60 000 .. 86 400 000, divides a day */
     int64_t lateness_ms;      /* 0 .. 7 days (default 24 h) */
@@ -120,6 +124,7 @@ typedef struct sw_engine_conf {
                                * profiles need, at least 64) */
     size_t dedup_capacity;    /* per partition (default 1 << 20) */
     sw_alert_fn *on_alert;
+    sw_section_fn *on_section; /* may be NULL */
     void *opaque;
 } sw_engine_conf_t;
 

@@ -272,6 +272,7 @@ typedef struct hub {
 
     /* counters, written by one thread each, read by main for metrics */
     _Atomic uint64_t m_read, m_bad_entries, m_log_gaps, m_redis_errors;
+    _Atomic uint64_t m_held;
     _Atomic uint64_t m_replay_requests, m_replay_errors, m_replay_alerts;
     _Atomic uint64_t m_log_seq; /* latest seq seen in the log */
     _Atomic int redis_up;
@@ -300,14 +301,24 @@ static void nap(int64_t ms)
     }
 }
 
-/* The entry id "<seq>-1" -> seq, or 0. */
+/* A log entry id "<ms>-<n>": *ms set; returns the seq of a published
+ * entry ("<seq>-1", seq >= 1), or 0 for anything else (a transition held
+ * back by a silence: "<last seq>-N", docs/alerts.md). */
+static uint64_t id_parse(const char *id, uint64_t *ms)
+{
+    unsigned long long s, n;
+    char tail;
+    *ms = 0;
+    if (sscanf(id, "%llu-%llu%c", &s, &n, &tail) != 2)
+        return 0;
+    *ms = (uint64_t)s;
+    return n == 1 && s >= 1 ? (uint64_t)s : 0;
+}
+
 static uint64_t id_seq(const char *id)
 {
-    unsigned long long s;
-    char tail[8];
-    if (sscanf(id, "%llu-%7s", &s, tail) != 2)
-        return 0;
-    return (uint64_t)s;
+    uint64_t ms;
+    return id_parse(id, &ms);
 }
 
 /* A stream entry [id, [f1, v1, ...]] into w (JSON parsed, prev, t).
@@ -383,7 +394,9 @@ static void *reader_main(void *arg)
     redisContext *rc = NULL;
     int backoff = 100;
     int64_t logged_ms = 0;
-    uint64_t next = 0; /* the next seq to publish; 0: not known yet */
+    uint64_t next = 0;        /* the next seq to publish; 0: not known yet */
+    char held_after[48] = ""; /* the last held entry read after next - 1 */
+    uint64_t held_ms = 0;
     uint64_t saved = 0;
     char err[512];
     msgpack_sbuffer sb;
@@ -431,11 +444,16 @@ static void *reader_main(void *arg)
             redisAppendCommand(rc, "SET %s %llu", h->k_resume,
                                (unsigned long long)(next - 1));
         }
+        /* after the last entry read: a published "<seq>-1" or an entry
+         * held back by a silence after it ("<seq>-N") */
         char after[48];
-        snprintf(after, sizeof(after), "%llu-1",
-                 (unsigned long long)(next - 1));
-        if (next == 1)
+        if (held_after[0] && held_ms == next - 1)
+            snprintf(after, sizeof(after), "%s", held_after);
+        else if (next == 1)
             snprintf(after, sizeof(after), "0-0");
+        else
+            snprintf(after, sizeof(after), "%llu-1",
+                     (unsigned long long)(next - 1));
         redisAppendCommand(rc, "XREAD COUNT %d BLOCK 500 STREAMS %s %s",
                            READ_COUNT, h->k_stream, after);
         redisReply *r = NULL;
@@ -467,11 +485,23 @@ static void *reader_main(void *arg)
             for (size_t i = 0; i < entries->elements; i++) {
                 const redisReply *e = entries->element[i];
                 sw_wire_alert_t w;
-                uint64_t seq = e->type == REDIS_REPLY_ARRAY && e->elements
-                                   ? id_seq(e->element[0]->str)
+                uint64_t ms = 0;
+                uint64_t seq = e->type == REDIS_REPLY_ARRAY && e->elements &&
+                                       e->element[0]->type == REDIS_REPLY_STRING
+                                   ? id_parse(e->element[0]->str, &ms)
                                    : 0;
-                if (seq == 0)
+                if (seq == 0) {
+                    /* held back by a silence: logged, not published */
+                    if (e->type == REDIS_REPLY_ARRAY && e->elements &&
+                        e->element[0]->type == REDIS_REPLY_STRING &&
+                        e->element[0]->len < sizeof(held_after)) {
+                        snprintf(held_after, sizeof(held_after), "%s",
+                                 e->element[0]->str);
+                        held_ms = ms;
+                        atomic_fetch_add(&h->m_held, 1);
+                    }
                     continue;
+                }
                 if (seq != next) {
                     atomic_fetch_add(&h->m_log_gaps, 1);
                     SW_WARN(MOD,
@@ -788,8 +818,12 @@ static int answer(replay_t *r, const request_t *q, const sw_acl_entry_t *e)
         }
         uint64_t latest =
             seq->type == REDIS_REPLY_STRING ? strtoull(seq->str, NULL, 10) : 0;
-        uint64_t fseq =
-            first->elements ? id_seq(first->element[0]->element[0]->str) : 1;
+        uint64_t fms = 0;
+        uint64_t fseq = first->elements
+                            ? id_parse(first->element[0]->element[0]->str, &fms)
+                            : 1;
+        if (fseq == 0) /* a held entry first: the next seq after it */
+            fseq = fms + 1;
         uint64_t tseq = 0;
         if (q->has_time && seq_at_time(r, fseq, latest, q->time, &tseq)) {
             freeReplyObject(seq);
@@ -848,9 +882,12 @@ static int answer(replay_t *r, const request_t *q, const sw_acl_entry_t *e)
         static sw_wire_alert_t ws[10000];
         for (size_t i = 0; x && i < x->elements && n < q->limit; i++) {
             char e2[256];
-            uint64_t s = id_seq(x->element[i]->element[0]->str);
+            uint64_t ms;
+            uint64_t s = id_parse(x->element[i]->element[0]->str, &ms);
             scanned = i + 1;
-            next = s + 1;
+            next = ms + 1;
+            if (s == 0)
+                continue; /* held back by a silence */
             if (entry_decode(x->element[i], &ws[n], e2, sizeof(e2)))
                 continue; /* counted by the reader; skipped here too */
             if (wanted(q, e, ws[n].a.section))
@@ -1320,6 +1357,9 @@ static void publish_metrics(hub_t *h, int64_t now)
     M("bad_log_entries_total", "counter",
       "Log entries that are not a well-formed alert (not published).",
       "%" PRIu64, atomic_load(&h->m_bad_entries));
+    M("held_entries_total", "counter",
+      "Log entries held back by a silence (logged, not published).", "%" PRIu64,
+      atomic_load(&h->m_held));
     M("log_gaps_total", "counter", "Places where the log skipped a seq.",
       "%" PRIu64, atomic_load(&h->m_log_gaps));
     M("published_seq", "gauge", "Seq of the last alert published.", "%" PRIu64,

@@ -34,18 +34,21 @@
 #include "sw_producer.h"
 #include "sw_redis.h"
 #include "sw_settings.h"
+#include "sw_thresholds.h"
 #include "sw_time.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MOD "run"
 #define BATCH 1024
@@ -234,11 +237,26 @@ typedef struct metrics {
     uint64_t rebalances;
     uint64_t offset_gaps;
     uint64_t seeks;
+    uint64_t th_applied, th_refused, released;
 } metrics_t;
 
 typedef struct worker {
     run_conf_t conf;
-    sw_settings_t settings;
+    sw_settings_t settings; /* the live ones: the file's engine settings,
+                             * the thresholds of Redis */
+    /* live thresholds (config/sw_thresholds.h) */
+    sw_threshold_set_t seed; /* the config file's, stored on first start */
+    const char *config_path;
+    sw_th_keys_t thk;
+    uint64_t th_version;  /* applied; 0: the file's until Redis answers */
+    uint64_t th_refused;  /* a version that could not be applied */
+    int th_seeded;        /* the seed step ran on this connection */
+    int engine_used;      /* partitions were assigned: keep its state */
+    redisContext *th_sub; /* SUBSCRIBE PREFIX:thresholds */
+    int64_t th_sub_retry_ms;
+    char (*new_sections)[SW_SECTION_MAX + 1]; /* for PREFIX:sections */
+    size_t nnew, new_cap;
+    char operator[128];
     char topic[256];
     char redis_url_shown[600];
     rd_kafka_t *rk;
@@ -325,6 +343,24 @@ static void on_alert(void *opaque, const sw_alert_t *a)
         w->pending_cap = cap;
     }
     w->pending[w->npending++] = *a;
+}
+
+/* A section's first window: remembered for PREFIX:sections (what `ctl`
+ * accepts), written at the next tick. */
+static void on_section(void *opaque, const char *section, size_t len)
+{
+    worker_t *w = opaque;
+    if (w->nnew == w->new_cap) {
+        size_t cap = w->new_cap ? w->new_cap * 2 : 64;
+        void *nv = realloc(w->new_sections, cap * sizeof(*w->new_sections));
+        if (nv == NULL)
+            return; /* only ctl's list of known sections misses it */
+        w->new_sections = nv;
+        w->new_cap = cap;
+    }
+    memcpy(w->new_sections[w->nnew], section, len);
+    w->new_sections[w->nnew][len] = '\0';
+    w->nnew++;
 }
 
 /* -------------------------------------------------------------- Kafka */
@@ -417,6 +453,11 @@ static void commit_offsets(worker_t *w, int async)
 static void redis_close(worker_t *w)
 {
     w->log_repeats_seen = 0;
+    w->th_seeded = 0;
+    if (w->th_sub) {
+        redisFree(w->th_sub);
+        w->th_sub = NULL;
+    }
     sw_alert_log_destroy(&w->log);
     sw_checkpoint_store_destroy(&w->store);
 }
@@ -758,6 +799,182 @@ static int any_paused(const worker_t *w)
     return 0;
 }
 
+/* ------------------------------------------------------ live thresholds */
+
+/* Swaps in new detector profiles: a new engine while no partition was
+ * ever assigned (its ring fits them), else sw_engine_set_profiles, which
+ * keeps every window. 0, or -1 with err set (the old ones stay). */
+static int th_apply(worker_t *w, sw_settings_t *ns, char *err, size_t errsz)
+{
+    if (!w->engine_used) {
+        sw_engine_t *e = sw_engine_new(&ns->engine, &ns->profiles, err, errsz);
+        if (e == NULL)
+            return -1;
+        sw_engine_destroy(&w->engine);
+        w->engine = e;
+    } else if (sw_engine_set_profiles(w->engine, &ns->profiles, err, errsz)) {
+        return -1;
+    }
+    sw_settings_deinit(&w->settings);
+    w->settings.profiles = ns->profiles;
+    ns->profiles.v = NULL;
+    ns->profiles.n = 0;
+    return 0;
+}
+
+/* Seeds the thresholds on first start, then applies the stored version
+ * when it is not the one applied. Returns -1 when Redis failed (handled). */
+static int th_sync(worker_t *w)
+{
+    if (w->redis_down || w->log == NULL)
+        return -1;
+    redisContext *c = sw_alert_log_redis(w->log);
+    char err[512];
+    if (!w->th_seeded) {
+        int seeded = 0;
+        const char *src = w->config_path ? w->config_path : "built-in defaults";
+        if (sw_thresholds_seed(c, &w->thk, &w->seed, w->operator, src, &seeded,
+                               err, sizeof(err))) {
+            redis_failed(w, "thresholds", err);
+            return -1;
+        }
+        w->th_seeded = 1;
+        if (seeded)
+            SW_INFO(MOD,
+                    "thresholds stored in Redis for the first time from=%s "
+                    "settings=%zu version=1; from now on Redis holds them "
+                    "(surgewatch ctl)",
+                    src, w->seed.n);
+    }
+    uint64_t v;
+    if (sw_thresholds_version(c, &w->thk, &v, err, sizeof(err))) {
+        redis_failed(w, "thresholds", err);
+        return -1;
+    }
+    if (v == w->th_version || v == w->th_refused)
+        return 0;
+    sw_threshold_set_t set = {0};
+    size_t bad = 0;
+    if (sw_thresholds_read(c, &w->thk, &set, &bad, err, sizeof(err))) {
+        sw_threshold_set_deinit(&set);
+        redis_failed(w, "thresholds", err);
+        return -1;
+    }
+    if (bad)
+        SW_WARN(MOD, "thresholds: skipped %zu malformed fields of %s", bad,
+                w->thk.hash);
+    sw_settings_t ns;
+    uint64_t from = w->th_version;
+    if (sw_thresholds_build(&w->settings, &set, &ns, err, sizeof(err)) ||
+        th_apply(w, &ns, err, sizeof(err))) {
+        w->th_refused = set.version;
+        w->m.th_refused++;
+        SW_ERROR(MOD,
+                 "thresholds version=%" PRIu64 " not applied: %s; keeping "
+                 "version=%" PRIu64,
+                 set.version, err, from);
+    } else {
+        w->th_version = set.version;
+        w->th_refused = 0;
+        w->m.th_applied++;
+        SW_INFO(MOD,
+                "thresholds version=%" PRIu64 " applied settings=%zu "
+                "previous=%" PRIu64 "%s",
+                set.version, set.n, from,
+                w->engine_used ? " (windows kept)" : "");
+    }
+    sw_settings_deinit(&ns);
+    sw_threshold_set_deinit(&set);
+    return 0;
+}
+
+/* The notification channel: read without blocking; any message means
+ * "a new version" (th_sync reads which). A lost connection is reopened
+ * later; the periodic version check covers the meantime. */
+static void th_listen(worker_t *w, int64_t now)
+{
+    if (w->redis_down)
+        return;
+    char err[256];
+    if (w->th_sub == NULL) {
+        if (now < w->th_sub_retry_ms)
+            return;
+        w->th_sub_retry_ms = now + 5000;
+        redisContext *c =
+            sw_redis_connect(w->conf.s[S_REDIS_URL].value,
+                             w->conf.redis_timeout_ms, err, sizeof(err));
+        if (c == NULL)
+            return;
+        redisReply *r = redisCommand(c, "SUBSCRIBE %s", w->thk.channel);
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+            SW_WARN(MOD, "SUBSCRIBE %s failed: %s", w->thk.channel,
+                    r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+            if (r)
+                freeReplyObject(r);
+            redisFree(c);
+            return;
+        }
+        freeReplyObject(r);
+        w->th_sub = c;
+        th_sync(w); /* a change made before the subscription */
+        return;
+    }
+    struct pollfd pfd = {w->th_sub->fd, POLLIN, 0};
+    if (poll(&pfd, 1, 0) <= 0)
+        return;
+    int notified = 0;
+    if (redisBufferRead(w->th_sub) == REDIS_OK) {
+        void *r = NULL;
+        while (redisGetReplyFromReader(w->th_sub, &r) == REDIS_OK && r) {
+            notified = 1;
+            freeReplyObject(r);
+            r = NULL;
+        }
+    }
+    if (w->th_sub->err) {
+        redisFree(w->th_sub);
+        w->th_sub = NULL;
+    }
+    if (notified)
+        th_sync(w);
+}
+
+/* Once a second: the sections first seen, the silences whose time is up
+ * (their held alerts are published), the thresholds version. */
+static void redis_tick(worker_t *w)
+{
+    if (w->redis_down || w->log == NULL)
+        return;
+    redisContext *c = sw_alert_log_redis(w->log);
+    char err[256];
+    if (w->nnew) {
+        for (size_t i = 0; i < w->nnew; i++)
+            redisAppendCommand(c, "SADD %s %s", w->thk.sections,
+                               w->new_sections[i]);
+        for (size_t i = 0; i < w->nnew; i++) {
+            redisReply *r = NULL;
+            if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL) {
+                redis_failed(w, "sections", c->errstr);
+                return;
+            }
+            freeReplyObject(r);
+        }
+        w->nnew = 0;
+    }
+    int ended = 0, published = 0;
+    if (sw_alert_log_release(w->log, NULL, NULL, NULL, &ended, &published, err,
+                             sizeof(err))) {
+        redis_failed(w, "silences", err);
+        return;
+    }
+    if (ended || published) {
+        w->m.released += (uint64_t)published;
+        SW_INFO(MOD, "silences ended=%d held alerts published=%d", ended,
+                published);
+    }
+    th_sync(w);
+}
+
 static void redis_retry(worker_t *w)
 {
     int64_t now = sw_clock_now_ms();
@@ -792,6 +1009,7 @@ static void on_assign(worker_t *w, rd_kafka_topic_partition_list_t *parts)
         }
         part_reset(ps);
         ps->owned = 1;
+        w->engine_used = 1;
         ps->last_event_ms = now;
         int64_t off = load_state(w, tp->partition);
         if (off == LOAD_WAIT) {
@@ -1245,6 +1463,19 @@ static void publish_metrics(worker_t *w, int64_t now)
     COUNTER("redis_errors_total", "Failed Redis operations.",
             w->m.redis_errors);
     GAUGE("redis_up", "1 when Redis is reachable.", "%d", !w->redis_down);
+    GAUGE("thresholds_version",
+          "Version of the live thresholds applied (0: the config file's, "
+          "Redis not read yet).",
+          "%llu", (unsigned long long)w->th_version);
+    COUNTER("thresholds_applied_total",
+            "Threshold versions applied without a restart.", w->m.th_applied);
+    COUNTER("thresholds_refused_total",
+            "Threshold versions that could not be applied (logged; the "
+            "previous ones stay).",
+            w->m.th_refused);
+    COUNTER("silenced_released_total",
+            "Alerts held back by a silence and published when it ended.",
+            w->m.released);
     GAUGE("kafka_up",
           "0 after librdkafka reported every broker down, until one answers.",
           "%d", !w->kafka_down);
@@ -1557,12 +1788,25 @@ int sw_cmd_run(int argc, char **argv)
             goto out;
         }
     }
+    if (cfg && sw_thresholds_from_config(cfg, &w->seed, NULL, errstr,
+                                         sizeof(errstr))) {
+        fprintf(stderr, "surgewatch run: %s\n", errstr);
+        goto out;
+    }
+    w->config_path = path && *path ? path : NULL;
     if (resolve_run_conf(&w->conf, cfg, flags))
         goto out;
+    sw_th_keys_init(&w->thk, w->conf.s[S_REDIS_PREFIX].value);
+    {
+        char host[64] = "";
+        gethostname(host, sizeof(host) - 1);
+        snprintf(w->operator, sizeof(w->operator), "worker@%s", host);
+    }
     sw_log_level = w->conf.log_level;
     sw_redact_url(w->conf.s[S_REDIS_URL].value, w->redis_url_shown,
                   sizeof(w->redis_url_shown));
     w->settings.engine.on_alert = on_alert;
+    w->settings.engine.on_section = on_section;
     w->settings.engine.opaque = w;
     w->engine = sw_engine_new(&w->settings.engine, &w->settings.profiles,
                               errstr, sizeof(errstr));
@@ -1619,6 +1863,8 @@ int sw_cmd_run(int argc, char **argv)
     /* Redis first: assignments need it to load their state */
     if (redis_open(w, errstr, sizeof(errstr)) != 0)
         redis_failed(w, "connect", errstr);
+    else
+        th_sync(w); /* the live thresholds, before any window exists */
     if (kafka_setup(w, &props, errstr, sizeof(errstr))) {
         fprintf(stderr, "surgewatch run: %s\n", errstr);
         goto out;
@@ -1676,8 +1922,10 @@ int sw_cmd_run(int argc, char **argv)
         sw_producer_poll(w->dlq, 0);
         if (w->seek_wanted)
             seek_pending(w);
+        th_listen(w, now);
         if (now - last_tick >= 1000) {
             last_tick = now;
+            redis_tick(w);
             update_high(w);
             idle_tick(w, now);
             kafka_probe(w, now);
@@ -1739,6 +1987,8 @@ out:
     redis_close(w);
     sw_engine_destroy(&w->engine);
     sw_settings_deinit(&w->settings);
+    sw_threshold_set_deinit(&w->seed);
+    free(w->new_sections);
     sw_config_destroy(&cfg);
     sw_props_deinit(&props);
     free(w->parts);

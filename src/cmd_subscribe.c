@@ -150,14 +150,15 @@ static int print_alert(sub_t *s, const sw_wire_alert_t *w, int from_replay)
 {
     if (s->table) {
         char ws[SW_TIME_STR_MAX];
-        printf("%8" PRIu64 "  %s  %-12s %-10s %-8s %-8s %8.1f %8.1f  %s\n",
+        printf("%8" PRIu64 "  %s  %-12s %-10s %-8s %-8s %8.1f %8.1f  %s%s%s\n",
                w->seq, sw_time_format(w->a.window_end, ws), w->a.section,
                sw_detector_name(w->a.detector), sw_alert_state_name(w->a.state),
                sw_level_name(w->a.level), w->a.observed, w->a.expected,
-               w->a.alert_id);
+               w->a.alert_id, w->acked_at > 0 ? "  acked by " : "",
+               w->acked_at > 0 ? w->acked_by : "");
     } else {
-        char json[SW_ALERT_JSON_MAX];
-        if (sw_alert_to_json(&w->a, w->seq, json, sizeof(json)) == 0)
+        static char json[SW_WIRE_JSON_MAX];
+        if (sw_wire_alert_to_json(w, json, sizeof(json)) == 0)
             return 0;
         puts(json);
     }

@@ -23,6 +23,8 @@ static const struct {
     {"subscribe", sw_cmd_subscribe,
      "receive alerts from hubs, print each once as a JSON line"},
     {"keygen", sw_cmd_keygen, "make a CURVE key pair for a hub or subscriber"},
+    {"ctl", sw_cmd_ctl,
+     "operators: live thresholds, preview, silences, acks, audit log"},
     {"backtest", sw_cmd_backtest,
      "run the detectors over past events, print the alerts as JSON lines"},
 };

@@ -18,5 +18,6 @@ int sw_cmd_run(int argc, char **argv);
 int sw_cmd_hub(int argc, char **argv);
 int sw_cmd_subscribe(int argc, char **argv);
 int sw_cmd_keygen(int argc, char **argv);
+int sw_cmd_ctl(int argc, char **argv);
 
 #endif
