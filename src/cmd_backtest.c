@@ -5,10 +5,16 @@
  * how an operator tries a threshold before applying it, so it is built for
  * speed: events are decoded without allocation, sorted input passes through
  * a FIFO, and only out-of-order events go through a heap.
+ *
+ * The same pass can feed two engines, one with the current and one with
+ * the proposed settings, identically (sw_backtest_compare, sw_compare.h):
+ * `backtest --compare` and `ctl preview` list the alerts a change adds and
+ * removes.
  */
 #include "sw_alert.h"
 #include "sw_cmd.h"
 #include "sw_cmd_common.h"
+#include "sw_compare.h"
 #include "sw_config.h"
 #include "sw_engine.h"
 #include "sw_err.h"
@@ -23,6 +29,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -71,6 +78,18 @@ static const char help[] =
     "                        or CSV lines; default 2 when the machine has\n"
     "                        more than one core); the same results\n"
     "      --no-alerts       print no alert lines (summary only)\n"
+    "      --compare FILE    try a change: FILE is a second config file, the\n"
+    "                        proposed settings (-c, or the defaults, being\n"
+    "                        the current ones); both run over the events in\n"
+    "                        one pass, and instead of every transition it\n"
+    "                        prints, per section, the alerts the proposed\n"
+    "                        settings add (+) and remove (-), exactly as two\n"
+    "                        backtests compared alert by alert would. Only\n"
+    "                        the detector profiles may differ: [windows] and\n"
+    "                        raise_after, resolve_after, update_min_change\n"
+    "                        must be the same in both\n"
+    "      --json            with --compare: one JSON line per added or\n"
+    "                        removed alert instead of the table\n"
     "  -h, --help            this text\n"
     "\n"
     "Events should come roughly in time order: each may be up to the\n"
@@ -78,11 +97,14 @@ static const char help[] =
     "older ones are counted as late, as the live worker would.\n"
     "\n"
     "Exit status: 0 done (rejected events are counted in the summary);\n"
-    "1 the input could not be read; 2 bad options or configuration.\n"
+    "1 the input could not be read; 2 bad options or configuration (or\n"
+    "settings that --compare cannot compare).\n"
     "\n"
     "Examples:\n"
     "  surgewatch backtest -c surgewatch.ini -e events-2019.jsonl\n"
-    "  surgewatch backtest -c proposed.ini -e past.msgpack --from 2019-03-01\n";
+    "  surgewatch backtest -c proposed.ini -e past.msgpack --from 2019-03-01\n"
+    "  surgewatch backtest -c surgewatch.ini --compare proposed.ini \\\n"
+    "                      -e events-2019.jsonl\n";
 
 static volatile sig_atomic_t interrupted;
 static void on_signal(int sig)
@@ -266,8 +288,15 @@ typedef struct handoff {
 
 /* ------------------------------------------------------------- state */
 
+/* Engines one pass can feed: one for a backtest, two for a comparison. */
+#define MAX_ENGINES 2
+
 typedef struct backtest {
-    sw_engine_t *engine;
+    const char *cmd; /* for messages: "backtest" or "ctl preview" */
+    /* every event reaches each engine in the same way: the same partition,
+     * the same batches, the same advance and settle at the end */
+    sw_engine_t *engines[MAX_ENGINES];
+    int nengines;
     reorder_t q;
     int64_t reorder_ms; /* the sorting horizon */
     int64_t from_ms, to_ms;
@@ -317,11 +346,15 @@ static void reject(backtest_t *bt, const char *name, uint64_t where,
                 (unsigned long long)where, sw_reason_name(err->reason),
                 err->msg);
     else if (n == MAX_REPORTED)
-        fprintf(stderr, "backtest: more rejected events are only counted "
-                        "(see the summary)\n");
+        fprintf(stderr,
+                "%s: more rejected events are only counted (see the "
+                "summary)\n",
+                bt->cmd);
 }
 
-/* Pushes the waiting batch through the engine. */
+/* Pushes the waiting batch through every engine, the same way. The
+ * results (late, unknown section) are those of the first engine; the
+ * others' are in their stats. */
 static void flush_batch(backtest_t *bt)
 {
     if (bt->nbatch == 0)
@@ -336,10 +369,16 @@ static void flush_batch(backtest_t *bt)
             const sw_event_t *ev = bt->batch[i];
             int32_t part = rd_kafka_msg_partitioner_consistent_random(
                 NULL, ev->section, ev->section_len, bt->partitions, NULL, NULL);
-            bt->results[i] = sw_engine_push(bt->engine, part, ev);
+            bt->results[i] = sw_engine_push(bt->engines[0], part, ev);
+            for (int e = 1; e < bt->nengines; e++)
+                sw_engine_push(bt->engines[e], part, ev);
         }
     } else {
-        sw_engine_push_batch(bt->engine, 0, bt->batch, bt->nbatch, bt->results);
+        sw_engine_push_batch(bt->engines[0], 0, bt->batch, bt->nbatch,
+                             bt->results);
+        for (int e = 1; e < bt->nengines; e++)
+            sw_engine_push_batch(bt->engines[e], 0, bt->batch, bt->nbatch,
+                                 NULL);
     }
     for (size_t i = 0; i < bt->nbatch; i++) {
         if (bt->results[i] == SW_REASON_LATE)
@@ -459,7 +498,7 @@ static int read_lines(backtest_t *bt, int fd, const char *name, int csv,
     sw_csv_decoder_t *cd = sw_csv_decoder_new();
     int rc = 0;
     if (jd == NULL || cd == NULL || sw_lines_init(&lr, fd, 65536) != 0) {
-        fprintf(stderr, "surgewatch backtest: out of memory\n");
+        fprintf(stderr, "surgewatch %s: out of memory\n", bt->cmd);
         sw_json_decoder_destroy(&jd);
         sw_csv_decoder_destroy(&cd);
         return -1;
@@ -473,8 +512,8 @@ static int read_lines(backtest_t *bt, int fd, const char *name, int csv,
         if (r == 0)
             break;
         if (r == SW_ERR_IO) {
-            fprintf(stderr, "surgewatch backtest: %s: read error: %s\n", name,
-                    strerror(errno));
+            fprintf(stderr, "surgewatch %s: %s: read error: %s\n", bt->cmd,
+                    name, strerror(errno));
             rc = -1;
             break;
         }
@@ -494,9 +533,9 @@ static int read_lines(backtest_t *bt, int fd, const char *name, int csv,
         if (header) {
             if (sw_csv_decoder_header(cd, line, len, &err) != 0) {
                 fprintf(stderr,
-                        "surgewatch backtest: %s:%llu: bad CSV "
+                        "surgewatch %s: %s:%llu: bad CSV "
                         "header: %s\n",
-                        name, (unsigned long long)lr.lineno, err.msg);
+                        bt->cmd, name, (unsigned long long)lr.lineno, err.msg);
                 rc = -1;
                 break;
             }
@@ -542,7 +581,7 @@ static int read_msgpack(backtest_t *bt, int fd, const char *name, int64_t now)
         }
     }
     if (buf == NULL && (buf = malloc(cap)) == NULL) {
-        fprintf(stderr, "surgewatch backtest: out of memory\n");
+        fprintf(stderr, "surgewatch %s: out of memory\n", bt->cmd);
         return -1;
     }
     uint64_t offset = 0; /* of buf[start] in the input */
@@ -571,9 +610,9 @@ static int read_msgpack(backtest_t *bt, int fd, const char *name, int64_t now)
                 bt->read++;
                 reject(bt, name, offset, "byte ", &err);
                 fprintf(stderr,
-                        "surgewatch backtest: %s: the msgpack stream is "
+                        "surgewatch %s: %s: the msgpack stream is "
                         "broken at byte %llu; nothing after it is read\n",
-                        name, (unsigned long long)offset);
+                        bt->cmd, name, (unsigned long long)offset);
                 rc = -1;
                 break;
             }
@@ -588,8 +627,8 @@ static int read_msgpack(backtest_t *bt, int fd, const char *name, int64_t now)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            fprintf(stderr, "surgewatch backtest: %s: read error: %s\n", name,
-                    strerror(errno));
+            fprintf(stderr, "surgewatch %s: %s: read error: %s\n", bt->cmd,
+                    name, strerror(errno));
             rc = -1;
             break;
         }
@@ -789,9 +828,8 @@ static int run_parallel_lines(backtest_t *bt, int fd, const char *name, int csv,
         sw_csv_decoder_t *cd = sw_csv_decoder_new();
         sw_event_err_t err;
         if (cd == NULL || sw_csv_decoder_header(cd, l, len, &err) != 0) {
-            fprintf(stderr,
-                    "surgewatch backtest: %s:%llu: bad CSV header: %s\n", name,
-                    (unsigned long long)(line - 1),
+            fprintf(stderr, "surgewatch %s: %s:%llu: bad CSV header: %s\n",
+                    bt->cmd, name, (unsigned long long)(line - 1),
                     cd ? err.msg : "out of memory");
             sw_csv_decoder_destroy(&cd);
             munmap(data, size);
@@ -877,7 +915,8 @@ static int run_parallel_lines(backtest_t *bt, int fd, const char *name, int csv,
         free(d->ho.b);
     }
     if (started != NDEC) {
-        fprintf(stderr, "surgewatch backtest: cannot start decoder threads\n");
+        fprintf(stderr, "surgewatch %s: cannot start decoder threads\n",
+                bt->cmd);
         *rc = -1;
     }
     free(chunks);
@@ -917,6 +956,547 @@ static int run_two_threads(backtest_t *bt, int fd, const char *name, int format,
     return rc;
 }
 
+/* ------------------------------------------------ one pass, N engines */
+
+/* 0 json, 1 csv, 2 msgpack, from the file name */
+static int format_from_name(const char *events)
+{
+    if (sw_cmd_ends_with(events, ".csv"))
+        return 1;
+    if (sw_cmd_ends_with(events, ".msgpack") || sw_cmd_ends_with(events, ".mp"))
+        return 2;
+    return 0;
+}
+
+/* The sorting horizon: the one asked for (-1: 1 h), at most the lateness. */
+static int64_t reorder_horizon(int64_t requested, int64_t lateness_ms)
+{
+    int64_t r = requested < 0 ? SW_MS_PER_HOUR : requested;
+    return r > lateness_ms ? lateness_ms : r;
+}
+
+/* Opens the events file ("-": standard input) and sets *name for the
+ * messages. Returns the descriptor, or -1 after saying why. */
+static int open_events(const char *cmd, const char *events, const char **name)
+{
+    int is_stdin = strcmp(events, "-") == 0;
+    *name = is_stdin ? "<stdin>" : events;
+    int fd = is_stdin ? STDIN_FILENO : open(events, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        fprintf(stderr, "surgewatch %s: %s: cannot open: %s\n", cmd, events,
+                strerror(errno));
+    return fd;
+}
+
+/* SIGINT and SIGTERM stop the reading (the previous handlers in old[],
+ * when old is not NULL). */
+static void catch_signals(struct sigaction *old)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    interrupted = 0;
+    sigaction(SIGINT, &sa, old ? &old[0] : NULL);
+    sigaction(SIGTERM, &sa, old ? &old[1] : NULL);
+}
+
+/* Runs the events of fd through every engine of bt, fed identically:
+ * decodes and sorts them, then closes the bucket that holds the newest
+ * event in each engine and settles it. Returns the reading status: 0, or
+ * -1 when the input could not be read whole (said on stderr). */
+static int run_input(backtest_t *bt, int fd, const char *name, int format,
+                     int threads, int64_t bucket_ms)
+{
+    int64_t now = sw_clock_now_ms();
+    bt->reported_p = &bt->reported;
+    int rc;
+    if (threads > 1 && format != 2 &&
+        run_parallel_lines(bt, fd, name, format == 1, now, &rc) == 0)
+        ; /* decoded by two decoder threads */
+    else
+        rc = threads > 1 ? run_two_threads(bt, fd, name, format, now)
+                         : read_input(bt, fd, name, format, now);
+    drain(bt);
+    for (int e = 0; e < bt->nengines; e++) {
+        if (bt->max_ts != INT64_MIN) {
+            /* close the bucket that holds the newest event */
+            int64_t last = bt->max_ts / bucket_ms * bucket_ms + bucket_ms;
+            sw_engine_advance(bt->engines[e], -1, last);
+        }
+        sw_engine_settle(bt->engines[e]);
+    }
+    return rc;
+}
+
+/* The summary's first line: what became of the events. */
+static void print_counts(const backtest_t *bt, const sw_engine_stats_t *st)
+{
+    fprintf(stderr,
+            "%s: %llu events read, %llu counted, %llu rejected, %llu "
+            "duplicates, %llu late, %llu outside --from/--to, %llu unknown "
+            "section\n",
+            bt->cmd, (unsigned long long)bt->read,
+            (unsigned long long)st->events, (unsigned long long)bt->rejected,
+            (unsigned long long)st->duplicates, (unsigned long long)bt->late,
+            (unsigned long long)bt->out_of_range,
+            (unsigned long long)bt->unknown_section);
+}
+
+static void close_input(backtest_t *bt, int fd)
+{
+    if (fd > STDIN_FILENO)
+        close(fd);
+    ro_free(&bt->q);
+    for (int e = 0; e < bt->nengines; e++)
+        sw_engine_destroy(&bt->engines[e]);
+}
+
+/* -------------------------------------------------------- comparison */
+
+/* What one run's transitions say about an alert. */
+typedef struct cmp_alert {
+    char alert_id[SW_ALERT_ID_MAX];
+    char section[SW_SECTION_MAX + 1];
+    int type; /* of a (section, type) key, or -1 */
+    sw_detector_kind_t detector;
+    sw_level_t level;    /* the highest of its transitions */
+    double peak_score;   /* the highest of its raised/updated transitions */
+    double threshold;    /* of that transition */
+    int64_t raised_at;   /* as its last transition says */
+    int64_t resolved_at; /* the window end of its last transition, when
+                          * that is a resolve */
+    uint8_t raised;      /* it had a raised transition */
+    uint8_t has_peak;
+    uint8_t resolved;  /* its last transition is a resolve */
+    uint8_t retracted; /* ... with `retracted` set */
+} cmp_alert_t;
+
+/* The alerts of one run, by id. */
+typedef struct cmp_run {
+    cmp_alert_t *v;
+    size_t n, cap;
+    uint32_t *index; /* open addressing: 1 + position in v; 0: empty */
+    size_t icap;     /* a power of two, more than 2n */
+    int oom;
+} cmp_run_t;
+
+static uint64_t id_hash(const char *s)
+{
+    uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+/* The alert's entry, or NULL. */
+static const cmp_alert_t *cmp_find(const cmp_run_t *r, const char *id)
+{
+    if (r->icap == 0)
+        return NULL;
+    for (size_t i = id_hash(id) & (r->icap - 1);; i = (i + 1) & (r->icap - 1)) {
+        uint32_t x = r->index[i];
+        if (x == 0)
+            return NULL;
+        if (strcmp(r->v[x - 1].alert_id, id) == 0)
+            return &r->v[x - 1];
+    }
+}
+
+static void cmp_index_put(uint32_t *index, size_t icap, const char *id,
+                          uint32_t x)
+{
+    size_t i = id_hash(id) & (icap - 1);
+    while (index[i] != 0)
+        i = (i + 1) & (icap - 1);
+    index[i] = x;
+}
+
+/* The alert's entry, a new one when it has none, or NULL (out of memory). */
+static cmp_alert_t *cmp_get(cmp_run_t *r, const sw_alert_t *a)
+{
+    cmp_alert_t *c = (cmp_alert_t *)cmp_find(r, a->alert_id);
+    if (c != NULL)
+        return c;
+    if (r->n >= UINT32_MAX - 1)
+        return NULL;
+    if ((r->n + 1) * 2 >= r->icap) {
+        size_t icap = r->icap ? r->icap * 2 : 1024;
+        uint32_t *index = calloc(icap, sizeof(*index));
+        if (index == NULL)
+            return NULL;
+        for (size_t j = 0; j < r->n; j++)
+            cmp_index_put(index, icap, r->v[j].alert_id, (uint32_t)(j + 1));
+        free(r->index);
+        r->index = index;
+        r->icap = icap;
+    }
+    if (r->n == r->cap && grow((void **)&r->v, &r->cap, sizeof(*r->v)))
+        return NULL;
+    c = &r->v[r->n++];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->alert_id, sizeof(c->alert_id), "%s", a->alert_id);
+    snprintf(c->section, sizeof(c->section), "%s", a->section);
+    c->type = a->type;
+    c->detector = a->detector;
+    c->level = a->level;
+    cmp_index_put(r->index, r->icap, c->alert_id, (uint32_t)r->n);
+    return c;
+}
+
+/* Numbers as sw_alert_to_json writes them: never NaN or infinity. */
+static double json_num(double v)
+{
+    return isfinite(v) ? v : (v > 0 ? 1e300 : (v < 0 ? -1e300 : 0));
+}
+
+/* The on_alert of a compared engine: every transition into its run. */
+static void on_compare_alert(void *opaque, const sw_alert_t *a)
+{
+    cmp_run_t *r = opaque;
+    cmp_alert_t *c = cmp_get(r, a);
+    if (c == NULL) {
+        r->oom = 1;
+        return;
+    }
+    if (a->level > c->level)
+        c->level = a->level;
+    if (a->state != SW_ALERT_RESOLVED) {
+        double score = json_num(a->score);
+        if (!c->has_peak || score > c->peak_score) {
+            c->peak_score = score;
+            c->threshold = json_num(a->threshold);
+            c->has_peak = 1;
+        }
+    }
+    if (a->state == SW_ALERT_RAISED)
+        c->raised = 1;
+    c->raised_at = a->raised_at;
+    c->resolved = a->state == SW_ALERT_RESOLVED;
+    c->retracted = c->resolved && a->retracted;
+    if (c->resolved)
+        c->resolved_at = a->window_end;
+}
+
+static int cmp_stands(const cmp_alert_t *c)
+{
+    return c->raised && !(c->resolved && c->retracted);
+}
+
+static void cmp_free(cmp_run_t *r)
+{
+    free(r->v);
+    free(r->index);
+    memset(r, 0, sizeof(*r));
+}
+
+typedef struct cmp_change {
+    const cmp_alert_t *a;
+    int added; /* else removed */
+} cmp_change_t;
+
+/* By section, then raised_at, then alert_id. */
+static int change_order(const void *x, const void *y)
+{
+    const cmp_alert_t *a = ((const cmp_change_t *)x)->a;
+    const cmp_alert_t *b = ((const cmp_change_t *)y)->a;
+    int c = strcmp(a->section, b->section);
+    if (c != 0)
+        return c;
+    if (a->raised_at != b->raised_at)
+        return a->raised_at < b->raised_at ? -1 : 1;
+    return strcmp(a->alert_id, b->alert_id);
+}
+
+static void print_change_json(const cmp_change_t *ch)
+{
+    const cmp_alert_t *a = ch->a;
+    char ra[SW_TIME_STR_MAX], re[SW_TIME_STR_MAX],
+        resolved[SW_TIME_STR_MAX + 2];
+    char type[48] = "";
+    if (a->type >= 0)
+        snprintf(type, sizeof(type), "\"type\":\"%s\",",
+                 sw_event_type_name((sw_event_type_t)a->type));
+    if (a->resolved)
+        snprintf(resolved, sizeof(resolved), "\"%s\"",
+                 sw_time_format(a->resolved_at, re));
+    else
+        snprintf(resolved, sizeof(resolved), "null");
+    printf("{\"change\":\"%s\",\"alert_id\":\"%s\",\"section\":\"%s\",%s"
+           "\"detector\":\"%s\",\"level\":\"%s\",\"peak_score\":%.6g,"
+           "\"threshold\":%.6g,\"raised_at\":\"%s\",\"resolved_at\":%s}\n",
+           ch->added ? "added" : "removed", a->alert_id, a->section, type,
+           sw_detector_name(a->detector), sw_level_name(a->level),
+           a->peak_score, a->threshold, sw_time_format(a->raised_at, ra),
+           resolved);
+}
+
+/* "2019-03-05T00:00Z": buckets start on whole minutes */
+static char *short_time(int64_t ms, char *buf)
+{
+    sw_time_format(ms, buf);
+    if (strlen(buf) > 16) {
+        buf[16] = 'Z';
+        buf[17] = '\0';
+    }
+    return buf;
+}
+
+/* A heading per section with changes, then a line per alert. */
+static void print_change_table(const cmp_change_t *ch, size_t n)
+{
+    int w = (int)strlen("alert");
+    for (size_t i = 0; i < n; i++)
+        if ((int)strlen(ch[i].a->alert_id) > w)
+            w = (int)strlen(ch[i].a->alert_id);
+    printf("    %-*s  %-9s  %-8s  %-17s  %-17s  %s\n", w, "alert", "detector",
+           "level", "raised at", "resolved at", "peak score / threshold");
+    for (size_t i = 0; i < n;) {
+        size_t j = i, added = 0;
+        while (j < n && strcmp(ch[j].a->section, ch[i].a->section) == 0)
+            added += ch[j++].added != 0;
+        printf("%s: %zu added, %zu removed\n", ch[i].a->section, added,
+               j - i - added);
+        for (; i < j; i++) {
+            const cmp_alert_t *a = ch[i].a;
+            char ra[SW_TIME_STR_MAX], re[SW_TIME_STR_MAX];
+            printf("  %c %-*s  %-9s  %-8s  %-17s  %-17s  %.6g / %.6g\n",
+                   ch[i].added ? '+' : '-', w, a->alert_id,
+                   sw_detector_name(a->detector), sw_level_name(a->level),
+                   short_time(a->raised_at, ra),
+                   a->resolved ? short_time(a->resolved_at, re) : "active",
+                   a->peak_score, a->threshold);
+        }
+    }
+}
+
+/* A duration as a config file writes it ("1d", "90s", "0s"). */
+static void format_duration(int64_t ms, char *buf, size_t cap)
+{
+    static const struct {
+        int64_t unit;
+        const char *name;
+    } units[] = {{SW_MS_PER_DAY, "d"},
+                 {SW_MS_PER_HOUR, "h"},
+                 {SW_MS_PER_MIN, "m"},
+                 {SW_MS_PER_SEC, "s"}};
+    if (ms == 0) {
+        snprintf(buf, cap, "0s");
+        return;
+    }
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (ms % units[i].unit == 0) {
+            snprintf(buf, cap, "%lld%s", (long long)(ms / units[i].unit),
+                     units[i].name);
+            return;
+        }
+    snprintf(buf, cap, "%lldms", (long long)ms);
+}
+
+/* 0 when the two settings differ at most in their detector profiles;
+ * else -1 with errstr naming the first setting that differs. */
+static int settings_differ(const sw_settings_t *cur, const sw_settings_t *prop,
+                           char *errstr, size_t errstr_size)
+{
+    const sw_engine_conf_t *x = &cur->engine, *y = &prop->engine;
+    const char *what = NULL;
+    char a[64], b[64];
+#define DURATION(field, name)                                                  \
+    if (what == NULL && x->field != y->field) {                                \
+        what = name;                                                           \
+        format_duration(x->field, a, sizeof(a));                               \
+        format_duration(y->field, b, sizeof(b));                               \
+    }
+#define BOOLEAN(xv, yv, name)                                                  \
+    if (what == NULL && !(xv) != !(yv)) {                                      \
+        what = name;                                                           \
+        snprintf(a, sizeof(a), "%s", (xv) ? "true" : "false");                 \
+        snprintf(b, sizeof(b), "%s", (yv) ? "true" : "false");                 \
+    }
+#define NUMBER(field, fmt, type, name)                                         \
+    if (what == NULL && x->field != y->field) {                                \
+        what = name;                                                           \
+        snprintf(a, sizeof(a), fmt, (type)x->field);                           \
+        snprintf(b, sizeof(b), fmt, (type)y->field);                           \
+    }
+    DURATION(bucket_ms, "[windows] bucket")
+    DURATION(lateness_ms, "[windows] lateness")
+    DURATION(idle_ms, "[windows] idle")
+    BOOLEAN(x->by_type, y->by_type, "[windows] by_type")
+    BOOLEAN(cur->profiles.strict, prop->profiles.strict,
+            "[windows] strict_sections")
+    NUMBER(max_lookback, "%lu", unsigned long, "[windows] max_lookback")
+    NUMBER(dedup_capacity, "%zu", size_t, "[windows] dedup_capacity")
+    NUMBER(raise_after, "%lu", unsigned long, "[alerts] raise_after")
+    NUMBER(resolve_after, "%lu", unsigned long, "[alerts] resolve_after")
+    NUMBER(update_min_change, "%g", double, "[alerts] update_min_change")
+#undef DURATION
+#undef BOOLEAN
+#undef NUMBER
+    if (what == NULL)
+        return 0;
+    snprintf(errstr, errstr_size, "%s differs (current %s, proposed %s)", what,
+             a, b);
+    return -1;
+}
+
+int sw_backtest_compare(const sw_compare_opts_t *o,
+                        const sw_settings_t *current,
+                        const sw_settings_t *proposed)
+{
+    static const char *const which[2] = {"current", "proposed"};
+    const char *cmd = o->cmd ? o->cmd : "backtest";
+    char errstr[512];
+    if (o->events == NULL || o->format < -1 || o->format > 2 ||
+        o->partitions < 1 || (o->threads != 1 && o->threads != 2)) {
+        fprintf(stderr,
+                "surgewatch %s: bad comparison options (events file, "
+                "format, partitions >= 1, threads 1 or 2)\n",
+                cmd);
+        return SW_EXIT_USAGE;
+    }
+    if (settings_differ(current, proposed, errstr, sizeof(errstr))) {
+        fprintf(stderr,
+                "surgewatch %s: the settings cannot be compared: %s; only "
+                "the detector profiles ([detectors], [section ...], levels) "
+                "may differ\n",
+                cmd, errstr);
+        return SW_EXIT_USAGE;
+    }
+    const sw_settings_t *in[2] = {current, proposed};
+    cmp_run_t runs[2];
+    memset(runs, 0, sizeof(runs));
+    backtest_t bt = {.cmd = cmd,
+                     .from_ms = o->from_ms,
+                     .to_ms = o->to_ms,
+                     .max_ts = INT64_MIN,
+                     .quiet = o->quiet,
+                     .partitions = o->partitions,
+                     .nengines = 2};
+    int status = SW_EXIT_USAGE;
+    int fd = -1;
+    cmp_change_t *ch = NULL;
+    for (int e = 0; e < 2; e++) {
+        sw_engine_conf_t conf = in[e]->engine; /* a copy: ours to set */
+        conf.on_alert = on_compare_alert;
+        conf.on_section = NULL; /* the opaque is ours: no other callback */
+        conf.opaque = &runs[e];
+        bt.engines[e] =
+            sw_engine_new(&conf, &in[e]->profiles, errstr, sizeof(errstr));
+        if (bt.engines[e] == NULL) {
+            fprintf(stderr, "surgewatch %s: the %s settings: %s\n", cmd,
+                    which[e], errstr);
+            goto out;
+        }
+    }
+    bt.reorder_ms = reorder_horizon(o->reorder_ms, current->engine.lateness_ms);
+    int format = o->format < 0 ? format_from_name(o->events) : o->format;
+    const char *name;
+    fd = open_events(cmd, o->events, &name);
+    if (fd < 0) {
+        status = SW_EXIT_REJECTED;
+        goto out;
+    }
+    struct sigaction old[2];
+    catch_signals(old);
+    int64_t t0 = sw_clock_mono_ns();
+    int rc =
+        run_input(&bt, fd, name, format, o->threads, current->engine.bucket_ms);
+    double secs = (double)(sw_clock_mono_ns() - t0) / 1e9;
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+
+    /* the summary: the events as backtest counts them (the current
+     * engine's; the proposed one's too when they differ) */
+    const sw_engine_stats_t *st = sw_engine_stats(bt.engines[0]);
+    const sw_engine_stats_t *sp = sw_engine_stats(bt.engines[1]);
+    print_counts(&bt, st);
+    if (sp->events != st->events || sp->duplicates != st->duplicates ||
+        sp->late != st->late || sp->unknown_section != st->unknown_section)
+        fprintf(stderr,
+                "%s: with the proposed settings: %llu counted, %llu "
+                "duplicates, %llu late, %llu unknown section\n",
+                cmd, (unsigned long long)sp->events,
+                (unsigned long long)sp->duplicates,
+                (unsigned long long)sp->late,
+                (unsigned long long)sp->unknown_section);
+    fprintf(stderr, "%s: %.2f s, %.0f events/s, two settings\n", cmd, secs,
+            secs > 0 ? (double)bt.read / secs : 0.0);
+    if (bt.rejected)
+        sw_cmd_print_reasons(cmd, bt.reasons);
+    if (bt.q.oom) {
+        fprintf(stderr,
+                "surgewatch %s: out of memory in the reorder buffer; some "
+                "events were dropped\n",
+                cmd);
+        rc = -1;
+    }
+    if (interrupted) {
+        fprintf(stderr, "%s: interrupted; nothing compared\n", cmd);
+        status = SW_EXIT_INTERRUPTED;
+        goto out;
+    }
+    if (runs[0].oom || runs[1].oom) {
+        fprintf(stderr,
+                "surgewatch %s: out of memory: the alerts cannot be "
+                "compared\n",
+                cmd);
+        status = SW_EXIT_REJECTED;
+        goto out;
+    }
+
+    /* what stands in one run and not in the other */
+    size_t stands[2] = {0, 0}, nch = 0, added = 0, sections = 0;
+    ch = malloc((runs[0].n + runs[1].n + 1) * sizeof(*ch));
+    if (ch == NULL) {
+        fprintf(stderr, "surgewatch %s: out of memory\n", cmd);
+        status = SW_EXIT_REJECTED;
+        goto out;
+    }
+    for (int e = 0; e < 2; e++) {
+        for (size_t i = 0; i < runs[e].n; i++) {
+            const cmp_alert_t *c = &runs[e].v[i];
+            if (!cmp_stands(c))
+                continue;
+            stands[e]++;
+            const cmp_alert_t *other = cmp_find(&runs[1 - e], c->alert_id);
+            if (other != NULL && cmp_stands(other))
+                continue;
+            ch[nch].a = c;
+            ch[nch++].added = e == 1;
+            added += e == 1;
+        }
+    }
+    qsort(ch, nch, sizeof(*ch), change_order);
+    for (size_t i = 0; i < nch; i++)
+        if (i == 0 || strcmp(ch[i].a->section, ch[i - 1].a->section) != 0)
+            sections++;
+    if (nch == 0)
+        fprintf(o->json ? stderr : stdout,
+                "no change: the proposed settings give the same alerts (%zu "
+                "alerts)\n",
+                stands[0]);
+    else if (o->json)
+        for (size_t i = 0; i < nch; i++)
+            print_change_json(&ch[i]);
+    else
+        print_change_table(ch, nch);
+    fflush(stdout);
+    fprintf(stderr,
+            "compare: current %zu alerts, proposed %zu alerts; %zu added, "
+            "%zu removed in %zu sections\n",
+            stands[0], stands[1], added, nch - added, sections);
+    status = rc ? SW_EXIT_REJECTED : SW_EXIT_OK;
+out:
+    close_input(&bt, fd);
+    free(ch);
+    cmp_free(&runs[0]);
+    cmp_free(&runs[1]);
+    return status;
+}
+
+/* ------------------------------------------------------------ command */
+
 static int parse_time(const char *s, int64_t *ms)
 {
     size_t len = strlen(s);
@@ -937,13 +1517,32 @@ static int parse_time(const char *s, int64_t *ms)
     return -1;
 }
 
+/* Reads the detection settings of a config file over the defaults (path
+ * NULL or empty: the defaults). Returns 0, or -1 after printing the
+ * file:line message. */
+static int load_settings(const char *path, sw_settings_t *s)
+{
+    char errstr[512];
+    sw_settings_default(s);
+    if (path == NULL || *path == '\0')
+        return 0;
+    sw_config_t *cfg = sw_config_load(path, errstr, sizeof(errstr));
+    int rc = cfg == NULL || sw_settings_load(cfg, s, errstr, sizeof(errstr));
+    if (rc)
+        fprintf(stderr, "surgewatch backtest: %s\n", errstr);
+    sw_config_destroy(&cfg);
+    return rc ? -1 : 0;
+}
+
 enum {
     OPT_FROM = 256,
     OPT_TO,
     OPT_NO_ALERTS,
     OPT_REORDER,
     OPT_THREADS,
-    OPT_PARTITIONS
+    OPT_PARTITIONS,
+    OPT_COMPARE,
+    OPT_JSON
 };
 
 int sw_cmd_backtest(int argc, char **argv)
@@ -959,24 +1558,29 @@ int sw_cmd_backtest(int argc, char **argv)
         {"reorder", required_argument, NULL, OPT_REORDER},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"partitions", required_argument, NULL, OPT_PARTITIONS},
+        {"compare", required_argument, NULL, OPT_COMPARE},
+        {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = getenv("SURGEWATCH_CONFIG");
+    const char *compare_path = NULL;
     const char *events = "-";
     int format = -1; /* 0 json, 1 csv, 2 msgpack */
     int threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
-    backtest_t bt = {.from_ms = INT64_MIN,
+    int json = 0;
+    backtest_t bt = {.cmd = "backtest",
+                     .from_ms = INT64_MIN,
                      .to_ms = INT64_MAX,
                      .max_ts = INT64_MIN,
                      .reorder_ms = -1,
                      .partitions = 1};
-    sw_settings_t settings;
-    sw_config_t *cfg = NULL;
+    sw_settings_t settings, proposed;
     int status = SW_EXIT_USAGE;
     int fd = -1;
     char errstr[512];
     sw_settings_default(&settings);
+    sw_settings_default(&proposed);
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "c:e:f:qh", longopts, NULL)) != -1) {
@@ -1017,6 +1621,12 @@ int sw_cmd_backtest(int argc, char **argv)
             break;
         case OPT_NO_ALERTS:
             bt.no_alerts = 1;
+            break;
+        case OPT_COMPARE:
+            compare_path = optarg;
+            break;
+        case OPT_JSON:
+            json = 1;
             break;
         case OPT_THREADS:
             if (strcmp(optarg, "1") == 0)
@@ -1073,80 +1683,72 @@ int sw_cmd_backtest(int argc, char **argv)
             goto out;
         }
     }
-    if (config_path && *config_path) {
-        cfg = sw_config_load(config_path, errstr, sizeof(errstr));
-        if (cfg == NULL ||
-            sw_settings_load(cfg, &settings, errstr, sizeof(errstr))) {
-            fprintf(stderr, "surgewatch backtest: %s\n", errstr);
+    if (json && compare_path == NULL) {
+        fprintf(stderr, "surgewatch backtest: --json is only for --compare "
+                        "(without it every alert transition is a JSON line "
+                        "already)\n");
+        goto out;
+    }
+    if (compare_path != NULL && bt.no_alerts) {
+        fprintf(stderr, "surgewatch backtest: --no-alerts is not for "
+                        "--compare (it prints only the changes)\n");
+        goto out;
+    }
+    if (load_settings(config_path, &settings))
+        goto out;
+    if (compare_path != NULL) {
+        if (*compare_path == '\0') {
+            fprintf(stderr, "surgewatch backtest: --compare: a config file "
+                            "name is needed\n");
             goto out;
         }
+        if (load_settings(compare_path, &proposed))
+            goto out;
+        sw_compare_opts_t co = {.cmd = "backtest",
+                                .events = events,
+                                .format = format,
+                                .from_ms = bt.from_ms,
+                                .to_ms = bt.to_ms,
+                                .reorder_ms = bt.reorder_ms,
+                                .partitions = bt.partitions,
+                                .threads = threads,
+                                .quiet = bt.quiet,
+                                .json = json};
+        status = sw_backtest_compare(&co, &settings, &proposed);
+        goto out;
     }
     settings.engine.on_alert = on_alert;
     settings.engine.opaque = &bt;
-    bt.engine = sw_engine_new(&settings.engine, &settings.profiles, errstr,
-                              sizeof(errstr));
-    if (bt.engine == NULL) {
+    bt.engines[0] = sw_engine_new(&settings.engine, &settings.profiles, errstr,
+                                  sizeof(errstr));
+    if (bt.engines[0] == NULL) {
         fprintf(stderr, "surgewatch backtest: %s%s%s\n",
                 config_path ? config_path : "", config_path ? ": " : "",
                 errstr);
         goto out;
     }
+    bt.nengines = 1;
 
-    if (bt.reorder_ms < 0)
-        bt.reorder_ms = SW_MS_PER_HOUR;
-    if (bt.reorder_ms > settings.engine.lateness_ms)
-        bt.reorder_ms = settings.engine.lateness_ms;
+    bt.reorder_ms = reorder_horizon(bt.reorder_ms, settings.engine.lateness_ms);
     if (format < 0)
-        format = sw_cmd_ends_with(events, ".csv") ? 1
-                 : sw_cmd_ends_with(events, ".msgpack") ||
-                         sw_cmd_ends_with(events, ".mp")
-                     ? 2
-                     : 0;
-    int is_stdin = strcmp(events, "-") == 0;
-    const char *name = is_stdin ? "<stdin>" : events;
-    fd = is_stdin ? STDIN_FILENO : open(events, O_RDONLY | O_CLOEXEC);
+        format = format_from_name(events);
+    const char *name;
+    fd = open_events(bt.cmd, events, &name);
     if (fd < 0) {
-        fprintf(stderr, "surgewatch backtest: %s: cannot open: %s\n", events,
-                strerror(errno));
         status = SW_EXIT_REJECTED;
         goto out;
     }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    catch_signals(NULL);
     static char obuf[1 << 16];
     setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 
     int64_t t0 = sw_clock_mono_ns();
-    int64_t now = sw_clock_now_ms();
-    bt.reported_p = &bt.reported;
-    int rc;
-    if (threads > 1 && format != 2 &&
-        run_parallel_lines(&bt, fd, name, format == 1, now, &rc) == 0)
-        ; /* decoded by two decoder threads */
-    else
-        rc = threads > 1 ? run_two_threads(&bt, fd, name, format, now)
-                         : read_input(&bt, fd, name, format, now);
-    drain(&bt);
-    if (bt.max_ts != INT64_MIN) {
-        /* close the bucket that holds the newest event */
-        int64_t B = settings.engine.bucket_ms;
-        int64_t last = bt.max_ts / B * B + B;
-        sw_engine_advance(bt.engine, -1, last);
-    }
-    sw_engine_settle(bt.engine);
+    int rc =
+        run_input(&bt, fd, name, format, threads, settings.engine.bucket_ms);
     fflush(stdout);
     double secs = (double)(sw_clock_mono_ns() - t0) / 1e9;
-    const sw_engine_stats_t *st = sw_engine_stats(bt.engine);
-    fprintf(stderr,
-            "backtest: %llu events read, %llu counted, %llu rejected, %llu "
-            "duplicates, %llu late, %llu outside --from/--to, %llu unknown "
-            "section\n",
-            (unsigned long long)bt.read, (unsigned long long)st->events,
-            (unsigned long long)bt.rejected, (unsigned long long)st->duplicates,
-            (unsigned long long)bt.late, (unsigned long long)bt.out_of_range,
-            (unsigned long long)bt.unknown_section);
+    const sw_engine_stats_t *st = sw_engine_stats(bt.engines[0]);
+    print_counts(&bt, st);
     fprintf(stderr,
             "backtest: %llu keys, %llu evaluations, %llu late corrections; "
             "alerts: %llu raised, %llu updated, %llu resolved (%llu "
@@ -1173,11 +1775,8 @@ int sw_cmd_backtest(int argc, char **argv)
         status = rc ? SW_EXIT_REJECTED : SW_EXIT_OK;
     }
 out:
-    if (fd > STDIN_FILENO)
-        close(fd);
-    ro_free(&bt.q);
-    sw_engine_destroy(&bt.engine);
+    close_input(&bt, fd);
     sw_settings_deinit(&settings);
-    sw_config_destroy(&cfg);
+    sw_settings_deinit(&proposed);
     return status;
 }
