@@ -356,10 +356,29 @@ static void list_known(const known_t *k, FILE *f)
         fprintf(f, ", ... (%zu in all)", k->n);
 }
 
-/* Reads the stored thresholds; seeds them first (from the config file, or
- * the built-in defaults) when nothing is stored yet, as a worker's first
- * start would. */
-static int read_thresholds(ctl_t *c, sw_threshold_set_t *set)
+/* Stores set (the seed, version 0) as version 1, as a worker's first
+ * start would. *seeded is 0 when another process seeded first. */
+static int store_seed(ctl_t *c, const sw_threshold_set_t *set, int *seeded)
+{
+    char err[512];
+    const char *src = c->config_path ? c->config_path : "built-in defaults";
+    *seeded = 0;
+    if (sw_thresholds_seed(c->rc, &c->thk, set, c->op, src, seeded, err,
+                           sizeof(err)))
+        return redis_error("storing the first thresholds", err);
+    if (*seeded)
+        fprintf(stderr,
+                "surgewatch ctl: no thresholds were stored in Redis yet: "
+                "stored those of %s as version 1\n",
+                src);
+    return 0;
+}
+
+/* Reads the stored thresholds. When nothing is stored yet, the seed (the
+ * config file's thresholds, or the built-in defaults) is stored first; or,
+ * with defer, only read into set (version 0): commit() stores it just
+ * before the change, so that a refused change writes nothing at all. */
+static int read_thresholds_ex(ctl_t *c, sw_threshold_set_t *set, int defer)
 {
     char err[512];
     sw_threshold_set_deinit(set);
@@ -373,22 +392,26 @@ static int read_thresholds(ctl_t *c, sw_threshold_set_t *set)
         sw_threshold_set_deinit(&seed);
         return usage_error("%s", err);
     }
-    int seeded = 0;
-    const char *src = c->config_path ? c->config_path : "built-in defaults";
-    int rc = sw_thresholds_seed(c->rc, &c->thk, &seed, c->op, src, &seeded, err,
-                                sizeof(err));
+    if (defer) {
+        sw_threshold_set_deinit(set);
+        *set = seed;
+        set->version = 0;
+        return 0;
+    }
+    int seeded;
+    int rc = store_seed(c, &seed, &seeded);
     sw_threshold_set_deinit(&seed);
     if (rc)
-        return redis_error("storing the first thresholds", err);
-    if (seeded)
-        fprintf(stderr,
-                "surgewatch ctl: no thresholds were stored in Redis yet: "
-                "stored those of %s as version 1\n",
-                src);
+        return rc;
     sw_threshold_set_deinit(set);
     if (sw_thresholds_read(c->rc, &c->thk, set, NULL, err, sizeof(err)))
         return redis_error("reading the thresholds", err);
     return 0;
+}
+
+static int read_thresholds(ctl_t *c, sw_threshold_set_t *set)
+{
+    return read_thresholds_ex(c, set, 0);
 }
 
 /* Checks `to` as the workers will: every value, then that a running
@@ -461,12 +484,22 @@ static int commit(ctl_t *c, const sw_threshold_set_t *from,
                n == 1 ? "" : "s");
         return SW_EXIT_OK;
     }
+    uint64_t expect = from->version;
+    if (expect == 0) { /* from is the seed, not stored yet */
+        int seeded;
+        if ((rc = store_seed(c, from, &seeded)))
+            return rc;
+        if (!seeded) {
+            *conflict = 1;
+            return SW_EXIT_REJECTED;
+        }
+        expect = 1;
+    }
     char err[512];
     uint64_t version;
     size_t changed = 0;
-    int e =
-        sw_thresholds_commit(c->rc, &c->thk, from->version, to, action, c->op,
-                             note, &version, &changed, err, sizeof(err));
+    int e = sw_thresholds_commit(c->rc, &c->thk, expect, to, action, c->op,
+                                 note, &version, &changed, err, sizeof(err));
     if (e == SW_ERR_CONFLICT) {
         *conflict = 1;
         return SW_EXIT_REJECTED;
@@ -498,8 +531,9 @@ static int copy_set(const sw_threshold_set_t *a, sw_threshold_set_t *b)
     b->v = malloc((a->n ? a->n : 1) * sizeof(*b->v));
     if (b->v == NULL)
         return -1;
-    memcpy(b->v, a->v, a->n * sizeof(*b->v));
-    b->n = b->cap = a->n;
+    if (a->n) /* a->v is NULL when a is empty */
+        memcpy(b->v, a->v, a->n * sizeof(*b->v));
+    b->n = a->n;
     b->cap = a->n ? a->n : 1;
     b->version = a->version;
     return 0;
@@ -515,7 +549,7 @@ static int run_change(ctl_t *c, change_fn fn, void *arg, const char *action,
         sw_threshold_set_t cur = {0}, to = {0};
         known_t known = {0};
         int conflict = 0;
-        rc = read_thresholds(c, &cur);
+        rc = read_thresholds_ex(c, &cur, 1);
         if (rc == 0)
             rc = load_known(c, &cur, &known);
         if (rc == 0 && copy_set(&cur, &to)) {
@@ -1101,14 +1135,46 @@ static int apply_import(ctl_t *c, const sw_threshold_set_t *cur,
     return 0;
 }
 
-static int load_file_set(const char *path, sw_threshold_set_t *set,
-                         size_t *skipped)
+/* Checks the values of a file's threshold settings as sw_settings_load
+ * does, so that a bad one is named by FILE:LINE. */
+static int check_file_values(const ctl_t *c, const sw_config_t *f, char *err,
+                             size_t errsize)
+{
+    sw_config_t *t = sw_config_new(f->path);
+    int rc = t ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < f->n; i++) {
+        const sw_config_entry_t *en = &f->e[i];
+        if (strcmp(en->section, "detectors") == 0 ||
+            strncmp(en->section, "section ", 8) == 0 ||
+            (strcmp(en->section, "alerts") == 0 &&
+             strcmp(en->key, "levels") == 0))
+            rc = sw_config_add(t, en->section, en->key, en->value, en->line);
+    }
+    if (rc) {
+        snprintf(err, errsize, "out of memory");
+        sw_config_destroy(&t);
+        return -1;
+    }
+    sw_settings_t st;
+    sw_settings_default(&st);
+    st.engine = c->base.engine;
+    st.profiles.strict = c->base.profiles.strict;
+    rc = sw_settings_load(t, &st, err, errsize);
+    sw_settings_deinit(&st);
+    sw_config_destroy(&t);
+    return rc;
+}
+
+static int load_file_set(const ctl_t *c, const char *path,
+                         sw_threshold_set_t *set, size_t *skipped)
 {
     char err[512];
     sw_config_t *f = sw_config_load(path, err, sizeof(err));
     if (f == NULL)
         return usage_error("%s; nothing was changed", err);
     int rc = sw_thresholds_from_config(f, set, skipped, err, sizeof(err));
+    if (rc == 0)
+        rc = check_file_values(c, f, err, sizeof(err));
     sw_config_destroy(&f);
     if (rc)
         return usage_error("%s; nothing was changed", err);
@@ -1123,7 +1189,7 @@ static int verb_import(ctl_t *c, int argc, char **argv)
                            "are read)");
     import_args_t a = {0};
     size_t skipped = 0;
-    int rc = load_file_set(argv[0], &a.set, &skipped);
+    int rc = load_file_set(c, argv[0], &a.set, &skipped);
     if (rc == 0) {
         if (skipped)
             fprintf(stderr,
@@ -1166,7 +1232,7 @@ static int verb_preview(ctl_t *c, int argc, char **argv)
     if ((rc = read_thresholds(c, &cur)) || (rc = load_known(c, &cur, &known)))
         goto out;
     if (c->file) {
-        if ((rc = load_file_set(c->file, &to, NULL)))
+        if ((rc = load_file_set(c, c->file, &to, NULL)))
             goto out;
     } else if (copy_set(&cur, &to)) {
         oom();
@@ -2004,8 +2070,9 @@ int sw_cmd_ctl(int argc, char **argv)
             return SW_EXIT_USAGE;
         }
     }
-    /* the operator */
-    if (as == NULL || *as == '\0') {
+    /* the operator (an empty SURGEWATCH_OPERATOR means unset; an empty
+     * --as is refused below) */
+    if (!used[O_AS] && (as == NULL || *as == '\0')) {
         const char *login = getenv("LOGNAME");
         struct passwd *pw = getpwuid(geteuid());
         as = pw && pw->pw_name ? pw->pw_name : login;
