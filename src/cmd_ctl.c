@@ -377,7 +377,8 @@ static int store_seed(ctl_t *c, const sw_threshold_set_t *set, int *seeded)
 /* Reads the stored thresholds. When nothing is stored yet, the seed (the
  * config file's thresholds, or the built-in defaults) is stored first; or,
  * with defer, only read into set (version 0): commit() stores it just
- * before the change, so that a refused change writes nothing at all. */
+ * before the change, so that a refused change writes nothing at all, and
+ * the verbs that only read (get, list, export, preview) never write. */
 static int read_thresholds_ex(ctl_t *c, sw_threshold_set_t *set, int defer)
 {
     char err[512];
@@ -988,7 +989,8 @@ static int verb_get_list(ctl_t *c, int argc, char **argv, int list)
     sw_settings_t st;
     char err[512];
     sw_settings_default(&st);
-    if ((rc = read_thresholds(c, &set)) || (rc = load_known(c, &set, &known)))
+    if ((rc = read_thresholds_ex(c, &set, 1)) ||
+        (rc = load_known(c, &set, &known)))
         goto out;
     sw_settings_deinit(&st);
     if (sw_thresholds_build(&c->base, &set, &st, err, sizeof(err))) {
@@ -1066,7 +1068,7 @@ static int verb_export(ctl_t *c, int argc)
     if (rc)
         return rc;
     sw_threshold_set_t set = {0};
-    if ((rc = read_thresholds(c, &set))) {
+    if ((rc = read_thresholds_ex(c, &set, 1))) {
         sw_threshold_set_deinit(&set);
         return rc;
     }
@@ -1078,12 +1080,20 @@ static int verb_export(ctl_t *c, int argc)
         return SW_EXIT_USAGE;
     }
     char now[SW_TIME_STR_MAX];
-    fprintf(f,
-            "; surgewatch thresholds, version %llu, exported %s from Redis "
-            "key %s\n; `surgewatch ctl import FILE` makes them the live "
-            "thresholds again\n",
-            (unsigned long long)set.version,
-            sw_time_format(sw_clock_now_ms(), now), c->thk.hash);
+    if (set.version == 0)
+        fprintf(f,
+                "; surgewatch thresholds, not stored in Redis yet (key "
+                "%s): those a worker or ctl will store on first use, "
+                "from %s\n",
+                c->thk.hash,
+                c->config_path ? c->config_path : "the built-in defaults");
+    else
+        fprintf(f,
+                "; surgewatch thresholds, version %llu, exported %s from "
+                "Redis key %s\n; `surgewatch ctl import FILE` makes them "
+                "the live thresholds again\n",
+                (unsigned long long)set.version,
+                sw_time_format(sw_clock_now_ms(), now), c->thk.hash);
     const char *scope = NULL;
     for (size_t i = 0; i < set.n; i++) {
         if (scope == NULL || strcmp(scope, set.v[i].scope)) {
@@ -1193,10 +1203,9 @@ static int verb_import(ctl_t *c, int argc, char **argv)
     if (rc == 0) {
         if (skipped)
             fprintf(stderr,
-                    "surgewatch ctl: %s: %zu settings of other sections "
-                    "([kafka], [windows], ...) ignored: they are not "
-                    "thresholds\n",
-                    argv[0], skipped);
+                    "surgewatch ctl: %s: %zu setting%s of other sections "
+                    "([kafka], [windows], ...) ignored: not thresholds\n",
+                    argv[0], skipped, skipped == 1 ? "" : "s");
         rc = run_change(c, apply_import, &a, "import", argv[0]);
     }
     sw_threshold_set_deinit(&a.set);
@@ -1229,7 +1238,8 @@ static int verb_preview(ctl_t *c, int argc, char **argv)
     char err[512];
     sw_settings_default(&a);
     sw_settings_default(&b);
-    if ((rc = read_thresholds(c, &cur)) || (rc = load_known(c, &cur, &known)))
+    if ((rc = read_thresholds_ex(c, &cur, 1)) ||
+        (rc = load_known(c, &cur, &known)))
         goto out;
     if (c->file) {
         if ((rc = load_file_set(c, c->file, &to, NULL)))

@@ -26,8 +26,8 @@ if ! $PY "$sc/make_scenario.py" --out "$W/wb.jsonl" --truth "$W/wb-truth.json" 2
     done_testing
 fi
 # the live settings: the scenario's, plus a daily limit of 40 on HR-SI,
-# stored in Redis by the first ctl call (the seed, as a worker's first
-# start would)
+# stored in Redis by the first ctl call that changes something (the seed,
+# as a worker's first start would; verbs that only read store nothing)
 cp "$sc/scenario.ini" "$W/live.ini"
 cat >> "$W/live.ini" <<'EOF'
 
@@ -36,9 +36,16 @@ run = ears_c2, cusum, threshold
 threshold.limit = 40
 EOF
 out=$(ctl -c "$W/live.ini" get HR-SI threshold.limit 2> "$W/seed.err")
-echo "$out" | grep -q "HR-SI threshold.limit = 40 *(override)" \
-    && pass "the first ctl call stores live.ini's thresholds in Redis ($out)" \
-    || fail "seeded from live.ini" "$out" "$(cat "$W/seed.err")"
+v=$(redis-cli -u "$REDIS_URL" GET "$P:thresholds:version")
+echo "$out" | grep -q "HR-SI threshold.limit = 40 *(override)" && [ -z "$v" ] \
+    && pass "before anything is stored, get shows live.ini's value and writes nothing ($out)" \
+    || fail "get before the seed" "$out" "version '$v'" "$(cat "$W/seed.err")"
+ctl -c "$W/live.ini" set HR-SI threshold.min_count 0 > "$W/seed.out" 2> "$W/seed.err"
+v=$(redis-cli -u "$REDIS_URL" GET "$P:thresholds:version")
+l=$(redis-cli -u "$REDIS_URL" HGET "$P:thresholds" "HR-SI threshold.limit")
+[ "$v" = 2 ] && [ "$l" = 40 ] && grep -q "stored those of .*live.ini as version 1" "$W/seed.err" \
+    && pass "the first change stores live.ini's thresholds as version 1, then itself as version 2" \
+    || fail "seed on the first change" "version '$v' limit '$l'" "$(cat "$W/seed.out" "$W/seed.err")"
 
 # the reference: two plain backtests. The live thresholds, exported from
 # Redis, appended to the engine settings of live.ini ([windows], [alerts]).
