@@ -123,9 +123,11 @@ static int set_string(sw_wire_alert_t *w, int k, const char *s, size_t len)
         int64_t ms;
         if (sw_time_parse_rfc3339(s, len, &ms))
             return -1;
-        if (k == K_ACKED_AT)
+        if (k == K_ACKED_AT) {
+            if (ms <= 0)
+                return -1;
             w->acked_at = ms;
-        else if (k == K_WSTART)
+        } else if (k == K_WSTART)
             a->window_start = ms;
         else if (k == K_WEND)
             a->window_end = ms;
@@ -204,18 +206,27 @@ static void wire_init(sw_wire_alert_t *w)
 
 static int missing(unsigned seen, char *errstr, size_t errstr_size)
 {
+    /* an acknowledgement has who and when (the note may be left out) */
+    unsigned ack = 1u << K_ACKED_BY | 1u << K_ACKED_AT | 1u << K_ACK_NOTE;
     for (int k = 0; k < K__COUNT; k++)
-        if (required(k) && !(seen & (1u << k))) {
+        if (!(seen & (1u << k)) &&
+            (required(k) ||
+             ((seen & ack) && (k == K_ACKED_BY || k == K_ACKED_AT)))) {
             snprintf(errstr, errstr_size, "missing field '%s'", key_names[k]);
             return -1;
         }
     return 0;
 }
 
+/* The longest log entry JSON: an alert, and an acknowledgement whose
+ * operator and note are all characters JSON writes as \u00XX. */
+#define JSON_IN_MAX                                                            \
+    (SW_ALERT_JSON_MAX + 6 * (SW_ACK_BY_MAX + SW_ACK_NOTE_MAX) + 128)
+
 int sw_alert_from_json(const char *json, size_t len, sw_wire_alert_t *w,
                        char *errstr, size_t errstr_size)
 {
-    char buf[2048], perr[128];
+    char buf[JSON_IN_MAX], perr[128];
     wire_init(w);
     if (len >= sizeof(buf)) {
         snprintf(errstr, errstr_size, "alert JSON longer than %zu bytes",

@@ -195,10 +195,12 @@ static int parse_when(const char *s, int sign, int64_t *ms)
     return -1;
 }
 
+/* Text for the log, the hub and subscribers: valid UTF-8 (the hub refuses
+ * anything else), no control characters. */
 static int operator_valid(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > SW_ACK_BY_MAX)
+    if (n == 0 || n > SW_ACK_BY_MAX || !sw_utf8_valid(s, n))
         return 0;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
@@ -209,10 +211,10 @@ static int operator_valid(const char *s)
 static int text_valid(const char *s, size_t max)
 {
     size_t n = strlen(s);
-    if (n > max)
+    if (n > max || !sw_utf8_valid(s, n))
         return 0;
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return 0;
     return 1;
 }
@@ -1353,8 +1355,9 @@ static int verb_silence_add(ctl_t *c, int argc, char **argv)
         return usage_error("silence add: --reason TEXT is required (it is "
                            "shown to whoever wonders why alerts are held)");
     if (!text_valid(c->reason, 200))
-        return usage_error("silence add: --reason: at most 200 characters, "
-                           "no control characters");
+        return usage_error("silence add: --reason: accepted: up to 200 "
+                           "bytes of UTF-8 text without control "
+                           "characters");
     const char *det = c->detector ? c->detector : "*";
     if (strcmp(det, "*") != 0 && sw_detector_lookup(det, strlen(det)) < 0)
         return usage_error("silence add: --detector %s: unknown detector "
@@ -1571,8 +1574,8 @@ static int verb_ack(ctl_t *c, int argc, char **argv)
                            "SECTION:DETECTOR:START as `ctl alerts` shows)",
                            id);
     if (c->note && !text_valid(c->note, SW_ACK_NOTE_MAX))
-        return usage_error("ack: --note: at most %d characters, no control "
-                           "characters",
+        return usage_error("ack: --note: accepted: up to %d bytes of UTF-8 "
+                           "text without control characters",
                            SW_ACK_NOTE_MAX);
     int rc = connect_redis(c);
     if (rc)
@@ -2089,7 +2092,8 @@ int sw_cmd_ctl(int argc, char **argv)
     }
     if (as == NULL || !operator_valid(as))
         return usage_error("--as '%s': not an operator name (accepted: 1..%d "
-                           "printable characters)",
+                           "bytes of UTF-8 text without control "
+                           "characters)",
                            as ? as : "", SW_ACK_BY_MAX);
     snprintf(c->op, sizeof(c->op), "%s", as);
     /* the config file */

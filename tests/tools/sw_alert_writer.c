@@ -10,6 +10,9 @@
  *   SECTIONS  comma-separated section ids, e.g. HU-RS,HR-RS,RS-XK
  *   TIMES_FILE  when given: one line "seq write_ns" per transition, the
  *           CLOCK_REALTIME time just before its write (for latency)
+ * Environment: SW_WRITER_RUN=R fixes the run-unique part of the alert ids,
+ * so that a second run continues the alerts of the first (transitions it
+ * wrote already are repeats, which the log ignores).
  * Prints "wrote N first=S last=S" on success. Exit 0, 1 on a Redis error.
  */
 #include "sw_alert_log.h"
@@ -55,7 +58,8 @@ int main(int argc, char **argv)
         return 1;
     }
     /* a run-unique id part, so that two runs never collide */
-    long run = (long)(now_ns() / 1000 % 1000000000);
+    long run = getenv("SW_WRITER_RUN") ? atol(getenv("SW_WRITER_RUN"))
+                                       : (long)(now_ns() / 1000 % 1000000000);
     int batch = rate <= 0 ? 500 : (rate >= 2000 ? (int)(rate / 1000) : 1);
     sw_alert_t *b = calloc((size_t)batch, sizeof(*b));
     uint64_t *seqs = calloc((size_t)batch, sizeof(*seqs));

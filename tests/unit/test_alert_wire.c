@@ -15,6 +15,7 @@
 #include "sw_detector.h"
 #include "sw_engine.h"
 #include "sw_event.h"
+#include "sw_time.h"
 
 #include <float.h>
 #include <math.h>
@@ -28,6 +29,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <yajl/yajl_tree.h>
 
 /* 2019-03-01T00:00:00Z */
 #define TS0 INT64_C(1551398400000)
@@ -349,28 +351,35 @@ static const jfield_t std_json[] = {
 };
 #define NSTD_JSON (sizeof(std_json) / sizeof(std_json[0]))
 
-/* The standard JSON with key's value replaced by v (v NULL: key left out;
- * a key not among the standard ones is added at the end). */
-static void json_edit(char *buf, size_t cap, const char *key, const char *v)
+/* The JSON of the fields base[0..nbase) with key's value replaced by v (v
+ * NULL: key left out; a key not among them is added at the end). */
+static void json_edit_base(char *buf, size_t cap, const jfield_t *base,
+                           size_t nbase, const char *key, const char *v)
 {
     size_t n = 0;
     int found = 0;
     n += (size_t)snprintf(buf + n, cap - n, "{");
-    for (size_t i = 0; i < NSTD_JSON; i++) {
-        const char *val = std_json[i].v;
-        if (key && strcmp(key, std_json[i].k) == 0) {
+    for (size_t i = 0; i < nbase; i++) {
+        const char *val = base[i].v;
+        if (key && strcmp(key, base[i].k) == 0) {
             found = 1;
             if (v == NULL)
                 continue;
             val = v;
         }
         n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\":%s", n > 1 ? "," : "",
-                              std_json[i].k, val);
+                              base[i].k, val);
     }
     if (key && !found && v)
         n += (size_t)snprintf(buf + n, cap - n, ",\"%s\":%s", key, v);
     n += (size_t)snprintf(buf + n, cap - n, "}");
     assert_true(n < cap);
+}
+
+/* The standard JSON edited so. */
+static void json_edit(char *buf, size_t cap, const char *key, const char *v)
+{
+    json_edit_base(buf, cap, std_json, NSTD_JSON, key, v);
 }
 
 typedef struct {
@@ -507,18 +516,26 @@ static void json_padded(char *buf, size_t cap, size_t len)
     buf[n] = '\0';
 }
 
+/* The decoder's limit: room for the longest alert and an acknowledgement
+ * whose operator and note are all written as \u00XX (see
+ * test_ack_longest_log_json). */
+#define JSON_LIMIT                                                             \
+    (SW_ALERT_JSON_MAX + 6 * (SW_ACK_BY_MAX + SW_ACK_NOTE_MAX) + 128 - 1)
+
 static void test_json_too_long(void **state)
 {
     (void)state;
-    char json[4096], err[256];
+    char json[JSON_LIMIT + 64], err[256], want[64];
     sw_wire_alert_t w;
-    json_padded(json, sizeof(json), 2048);
-    assert_int_equal(strlen(json), 2048);
-    check_refused(from_json_exact(json, 2048, &w, err, sizeof(err)), err,
-                  "alert JSON longer than 2047 bytes");
-    json_padded(json, sizeof(json), 2047);
-    assert_int_equal(strlen(json), 2047);
-    check_accepted(from_json_exact(json, 2047, &w, err, sizeof(err)), err);
+    json_padded(json, sizeof(json), JSON_LIMIT + 1);
+    assert_int_equal(strlen(json), JSON_LIMIT + 1);
+    snprintf(want, sizeof(want), "alert JSON longer than %d bytes", JSON_LIMIT);
+    check_refused(from_json_exact(json, JSON_LIMIT + 1, &w, err, sizeof(err)),
+                  err, want);
+    json_padded(json, sizeof(json), JSON_LIMIT);
+    assert_int_equal(strlen(json), JSON_LIMIT);
+    check_accepted(from_json_exact(json, JSON_LIMIT, &w, err, sizeof(err)),
+                   err);
     assert_int_equal(w.seq, 7);
 }
 
@@ -626,6 +643,9 @@ static void check_pack_layout(const sw_wire_alert_t *w)
         {"threshold", MSGPACK_OBJECT_FLOAT64},
         {"raised_at", MSGPACK_OBJECT_POSITIVE_INTEGER},
         {"retracted", MSGPACK_OBJECT_BOOLEAN},
+        {"acked_by", MSGPACK_OBJECT_STR},
+        {"acked_at", MSGPACK_OBJECT_POSITIVE_INTEGER},
+        {"ack_note", MSGPACK_OBJECT_STR},
         {"logged_at", MSGPACK_OBJECT_POSITIVE_INTEGER},
     };
     mp_t m;
@@ -643,6 +663,8 @@ static void check_pack_layout(const sw_wire_alert_t *w)
         if (strcmp(layout[i].k, "type") == 0 && w->a.type < 0)
             continue;
         if (strcmp(layout[i].k, "retracted") == 0 && !w->a.retracted)
+            continue;
+        if (strncmp(layout[i].k, "ack", 3) == 0 && w->acked_at <= 0)
             continue;
         assert_true(j < o->via.map.size);
         if (!str_is(&o->via.map.ptr[j].key, layout[i].k))
@@ -672,6 +694,13 @@ static void test_pack_layout(void **state)
     w.a.state = SW_ALERT_RESOLVED;
     check_pack_layout(&w);
     w.a.type = -1;
+    check_pack_layout(&w);
+    /* acknowledged: acked_by, acked_at, ack_note before logged_at */
+    snprintf(w.acked_by, sizeof(w.acked_by), "ops-1");
+    w.acked_at = TS0 + DAY + 5;
+    check_pack_layout(&w);
+    w.ack_note[0] = '\0'; /* an empty note is still there */
+    w.a.retracted = 0;
     check_pack_layout(&w);
 }
 
@@ -729,15 +758,13 @@ static void pack_val(msgpack_packer *pk, const val_t *v)
     }
 }
 
-/* The packed standard alert (with type "deterred") with key's value
- * replaced by v (V_NONE: left out; a key it does not have is added). */
-static void pack_edited(mp_t *out, const char *key, const val_t *v)
+/* The packed alert w with key's value replaced by v (V_NONE: left out; a
+ * key it does not have is added). */
+static void pack_edited_from(mp_t *out, const sw_wire_alert_t *w,
+                             const char *key, const val_t *v)
 {
-    sw_wire_alert_t w;
-    std_alert(&w);
-    w.a.type = SW_TYPE_DETERRED;
     mp_t m;
-    pack_alert(&m, &w);
+    pack_alert(&m, w);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     size_t off = 0;
@@ -772,6 +799,15 @@ static void pack_edited(mp_t *out, const char *key, const val_t *v)
     }
     msgpack_unpacked_destroy(&u);
     mp_free(&m);
+}
+
+/* The packed standard alert (with type "deterred") edited so. */
+static void pack_edited(mp_t *out, const char *key, const val_t *v)
+{
+    sw_wire_alert_t w;
+    std_alert(&w);
+    w.a.type = SW_TYPE_DETERRED;
+    pack_edited_from(out, &w, key, v);
 }
 
 typedef struct {
@@ -1256,6 +1292,582 @@ static void test_random_json_to_msgpack(void **state)
     }
 }
 
+/* ------------------------------------------------------ acknowledgements */
+
+/* 2019-03-02T00:00:00.123Z */
+#define ACK_AT (TS0 + DAY + 123)
+#define ACK_AT_TEXT "2019-03-02T00:00:00.123Z"
+
+static void std_acked(sw_wire_alert_t *w)
+{
+    std_alert(w);
+    w->a.state = SW_ALERT_UPDATED;
+    snprintf(w->acked_by, sizeof(w->acked_by), "ops-1");
+    w->acked_at = ACK_AT;
+    snprintf(w->ack_note, sizeof(w->ack_note), "on it");
+}
+
+static void check_ack_equal(const sw_wire_alert_t *got,
+                            const sw_wire_alert_t *want)
+{
+    assert_int_equal(got->acked_at, want->acked_at);
+    assert_string_equal(got->acked_by, want->acked_by);
+    assert_string_equal(got->ack_note, want->ack_note);
+}
+
+/* s as Redis's Lua cjson.encode writes it (what the alert log's scripts
+ * store): '/' as \/, \b \f \n \r \t, other control characters and DEL as
+ * \u00XX, UTF-8 as it is. Returns the length written at buf. */
+static size_t lua_json_str(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[n++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        const char *e = NULL;
+        char u[8];
+        switch (*p) {
+        case '"':
+            e = "\\\"";
+            break;
+        case '\\':
+            e = "\\\\";
+            break;
+        case '/':
+            e = "\\/";
+            break;
+        case '\b':
+            e = "\\b";
+            break;
+        case '\f':
+            e = "\\f";
+            break;
+        case '\n':
+            e = "\\n";
+            break;
+        case '\r':
+            e = "\\r";
+            break;
+        case '\t':
+            e = "\\t";
+            break;
+        default:
+            if (*p < 0x20 || *p == 0x7f) {
+                snprintf(u, sizeof(u), "\\u%04x", *p);
+                e = u;
+            }
+        }
+        size_t el = e ? strlen(e) : 1;
+        assert_true(n + el + 2 < cap);
+        if (e)
+            memcpy(buf + n, e, el);
+        else
+            buf[n] = (char)*p;
+        n += el;
+    }
+    buf[n++] = '"';
+    buf[n] = '\0';
+    return n;
+}
+
+/* The JSON of an acknowledged alert as the alert log holds it (the ack
+ * script's output): the alert (seq when seq > 0), then acked_by, acked_at
+ * (ms) and ack_note. */
+static size_t log_json(const sw_wire_alert_t *w, uint64_t seq, char *buf,
+                       size_t cap)
+{
+    size_t n = sw_alert_to_json(&w->a, seq, buf, cap);
+    assert_true(n > 0);
+    n--; /* over the closing brace */
+    n += (size_t)snprintf(buf + n, cap - n, ",\"acked_by\":");
+    n += lua_json_str(w->acked_by, buf + n, cap - n);
+    n += (size_t)snprintf(buf + n, cap - n, ",\"acked_at\":%lld,\"ack_note\":",
+                          (long long)w->acked_at);
+    n += lua_json_str(w->ack_note, buf + n, cap - n);
+    assert_true(n + 2 < cap);
+    buf[n++] = '}';
+    buf[n] = '\0';
+    return n;
+}
+
+/* A string member of the JSON object text (yajl, an independent reader
+ * of the escapes); fails the test when it is not there. */
+static void json_member(const char *json, const char *key, char *out,
+                        size_t cap)
+{
+    char perr[128];
+    yajl_val root = yajl_tree_parse(json, perr, sizeof(perr));
+    if (root == NULL)
+        fail_msg("not JSON (%s): %s", perr, json);
+    const char *path[] = {key, NULL};
+    yajl_val v = yajl_tree_get(root, path, yajl_t_string);
+    if (v == NULL)
+        fail_msg("no string '%s' in %s", key, json);
+    assert_true(strlen(v->u.string) < cap);
+    snprintf(out, cap, "%s", v->u.string);
+    yajl_tree_free(root);
+}
+
+/* Log JSON -> alert -> msgpack -> alert -> subscriber JSON -> alert: the
+ * acknowledgement comes through every step unchanged. */
+static void ack_round_trip(const sw_wire_alert_t *w)
+{
+    static char json[8192], out[SW_WIRE_JSON_MAX];
+    char err[256], s[1024];
+    sw_wire_alert_t fromj, got, back;
+    sw_wire_alert_t want = *w;
+    want.a.at = 0;
+    want.a.tseq = 0;
+    want.prev = 0;
+    want.logged_at = 0;
+    size_t n = log_json(w, w->seq, json, sizeof(json));
+    int rc = from_json_exact(json, n, &fromj, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("refused: %s\n%s", err, json);
+    check_wire_equal(&fromj, &want, 0);
+    check_ack_equal(&fromj, &want);
+    /* the hub packs it; the subscriber reads it */
+    fromj.prev = w->prev;
+    fromj.logged_at = w->logged_at;
+    mp_t m;
+    pack_alert(&m, &fromj);
+    rc = unpack_exact(m.sb.data, m.sb.size, &got, err, sizeof(err));
+    mp_free(&m);
+    check_accepted(rc, err);
+    check_wire_equal(&got, &fromj, 1);
+    check_ack_equal(&got, &want);
+    /* and prints it: RFC 3339 acked_at, the strings escaped */
+    n = sw_wire_alert_to_json(&got, out, sizeof(out));
+    assert_true(n > 0);
+    assert_int_equal(strlen(out), n);
+    json_member(out, "acked_by", s, sizeof(s));
+    assert_string_equal(s, w->acked_by);
+    json_member(out, "ack_note", s, sizeof(s));
+    assert_string_equal(s, w->ack_note);
+    char at[SW_TIME_STR_MAX];
+    json_member(out, "acked_at", s, sizeof(s));
+    assert_string_equal(s, sw_time_format(w->acked_at, at));
+    /* which reads back as the same alert */
+    rc = from_json_exact(out, n, &back, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("subscriber JSON refused: %s\n%s", err, out);
+    back.prev = got.prev;
+    back.logged_at = got.logged_at;
+    check_wire_equal(&back, &got, 0);
+    check_ack_equal(&back, &want);
+}
+
+static void test_ack_round_trip(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *by, *note;
+    } cases[] = {
+        {"ops-1", "on it"},
+        {"ops-1", ""},
+        {"x", "units \"deployed\"; 5/km \xe2\x80\x94 ok"},
+        {"Zo\xc3\xab \"Z\" O'Hara \\ night/shift", "a\\b\\\\c \"\" /\\/"},
+        {"tab\there", "line 1\nline 2\r\n\ttab \x01\x02\x1f \x7f end\b\f"},
+        {"\xf0\x9f\x9b\x82 \xe5\x8c\x97",
+         "\xc3\xa9\xe2\x80\x94\xf0\x9f\x9a\xa8"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sw_wire_alert_t w;
+        std_acked(&w);
+        snprintf(w.acked_by, sizeof(w.acked_by), "%s", cases[i].by);
+        snprintf(w.ack_note, sizeof(w.ack_note), "%s", cases[i].note);
+        ack_round_trip(&w);
+        w.a.state = SW_ALERT_RAISED; /* as released after a silence */
+        w.a.type = SW_TYPE_REFUSAL;
+        ack_round_trip(&w);
+    }
+}
+
+/* The subscriber's JSON line: the alert, then exactly these ack members. */
+static void test_ack_to_json_exact(void **state)
+{
+    (void)state;
+    sw_wire_alert_t w;
+    std_acked(&w);
+    snprintf(w.acked_by, sizeof(w.acked_by), "ops \"A\" \\ 1/2");
+    snprintf(w.ack_note, sizeof(w.ack_note),
+             "q\"b\\c\x01\x1f\n\t\x7f \xc3\xa9\xe2\x80\x94ok/");
+    char out[SW_WIRE_JSON_MAX], alert[SW_ALERT_JSON_MAX];
+    size_t n = sw_wire_alert_to_json(&w, out, sizeof(out));
+    size_t an = sw_alert_to_json(&w.a, w.seq, alert, sizeof(alert));
+    static const char suffix[] =
+        ",\"acked_by\":\"ops \\\"A\\\" \\\\ 1/2\",\"acked_at\":\"" ACK_AT_TEXT
+        "\",\"ack_note\":\"q\\\"b\\\\c\\u0001\\u001f\\u000a\\u0009\x7f "
+        "\xc3\xa9\xe2\x80\x94ok/\"}";
+    assert_int_equal(n, an - 1 + sizeof(suffix) - 1);
+    assert_memory_equal(out, alert, an - 1);
+    assert_string_equal(out + an - 1, suffix);
+    /* not acknowledged: sw_alert_to_json's line, nothing added */
+    w.acked_at = 0;
+    n = sw_wire_alert_to_json(&w, out, sizeof(out));
+    assert_int_equal(n, an);
+    assert_string_equal(out, alert);
+    assert_null(strstr(out, "ack"));
+}
+
+/* Every note of up to SW_ACK_NOTE_MAX bytes prints, however it escapes;
+ * a buffer one byte short is refused (0), never overrun. */
+static void test_ack_to_json_longest(void **state)
+{
+    (void)state;
+    sw_wire_alert_t w;
+    std_acked(&w);
+    memset(w.acked_by, 0x01, SW_ACK_BY_MAX);
+    w.acked_by[SW_ACK_BY_MAX] = '\0';
+    memset(w.ack_note, 0x1f, SW_ACK_NOTE_MAX);
+    w.ack_note[SW_ACK_NOTE_MAX] = '\0';
+    static char out[SW_WIRE_JSON_MAX];
+    size_t n = sw_wire_alert_to_json(&w, out, sizeof(out));
+    assert_true(n > 0);
+    char *exact = malloc(n + 1);
+    assert_non_null(exact);
+    assert_int_equal(sw_wire_alert_to_json(&w, exact, n + 1), n);
+    assert_string_equal(exact, out);
+    for (size_t cap = 0; cap <= n; cap += (cap < 700 ? 97 : 1)) {
+        memset(exact, 'Z', n + 1);
+        if (sw_wire_alert_to_json(&w, exact, cap) != 0)
+            fail_msg("cap %zu of %zu accepted", cap, n + 1);
+    }
+    free(exact);
+    char s[SW_ACK_NOTE_MAX + 1];
+    json_member(out, "ack_note", s, sizeof(s));
+    assert_string_equal(s, w.ack_note);
+}
+
+/* The longest acknowledged alert the log can hold: longest alert id,
+ * subsection, type, retracted, a 19-digit seq, and an operator and note
+ * of the most bytes, each written \u007f: accepted. */
+static void test_ack_longest_log_json(void **state)
+{
+    (void)state;
+    sw_wire_alert_t w;
+    std_acked(&w);
+    memset(w.a.alert_id, 'i', SW_ALERT_ID_MAX - 1);
+    w.a.alert_id[SW_ALERT_ID_MAX - 1] = '\0';
+    snprintf(w.a.section, sizeof(w.a.section),
+             "HU-RS/abcdefghijklmnopqrstuvwx");
+    w.a.type = SW_TYPE_ILLEGAL_STAY;
+    w.a.state = SW_ALERT_UPDATED;
+    w.a.observed = -1.23456e-300;
+    w.a.expected = -1.23456e-300;
+    w.a.score = -1.23456e-300;
+    w.a.threshold = -1.23456e-300;
+    w.seq = INT64_MAX;
+    memset(w.acked_by, 0x7f, SW_ACK_BY_MAX);
+    w.acked_by[SW_ACK_BY_MAX] = '\0';
+    memset(w.ack_note, 0x7f, SW_ACK_NOTE_MAX);
+    w.ack_note[SW_ACK_NOTE_MAX] = '\0';
+    w.acked_at = INT64_MAX;
+    static char json[8192];
+    size_t n = log_json(&w, w.seq, json, sizeof(json));
+    if (n <= 3900)
+        fail_msg("only %zu bytes", n);
+    sw_wire_alert_t got;
+    char err[256];
+    int rc = from_json_exact(json, n, &got, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("refused (%zu bytes): %s", n, err);
+    check_ack_equal(&got, &w);
+    assert_int_equal(got.seq, INT64_MAX);
+}
+
+/* The standard JSON with an acknowledgement, as the log holds it. */
+static const jfield_t std_ack_json[] = {
+    {"seq", "7"},
+    {"alert_id", "\"" STD_ID "\""},
+    {"state", "\"updated\""},
+    {"section", "\"HU-RS\""},
+    {"detector", "\"ears_c2\""},
+    {"level", "\"high\""},
+    {"window_start", "\"2019-03-01T00:00:00.000Z\""},
+    {"window_end", "\"2019-03-02T00:00:00.000Z\""},
+    {"observed", "120"},
+    {"expected", "40.5"},
+    {"score", "3.25"},
+    {"threshold", "1.5"},
+    {"raised_at", "\"2019-03-02T00:00:00.000Z\""},
+    {"acked_by", "\"ops-1\""},
+    {"acked_at", "1551484800123"},
+    {"ack_note", "\"on it\""},
+};
+
+#define X64 X32 X32
+#define X100 X32 X32 X32 "xxxx"
+#define X500 X100 X100 X100 X100 X100
+#define E8 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+#define E32 E8 E8 E8 E8
+#define E250 E32 E32 E32 E32 E32 E32 E32 E8 E8 E8 "\xc3\xa9\xc3\xa9"
+#define U7F5 "\\u007f\\u007f\\u007f\\u007f\\u007f"
+#define U7F50 U7F5 U7F5 U7F5 U7F5 U7F5 U7F5 U7F5 U7F5 U7F5 U7F5
+#define U7F500 U7F50 U7F50 U7F50 U7F50 U7F50 U7F50 U7F50 U7F50 U7F50 U7F50
+
+typedef struct {
+    const char *name;
+    const char *key, *val; /* val NULL: the key is left out */
+    const char *msg;       /* NULL: accepted */
+    size_t by_len, note_len;
+    int64_t at; /* expected when accepted */
+} acase_t;
+
+static const acase_t acases[] = {
+    {"json ack: the standard acknowledged alert", NULL, NULL, NULL, 5, 5,
+     ACK_AT},
+    {"json ack: acked_by empty", "acked_by", "\"\"", BAD("acked_by"), 0, 0, 0},
+    {"json ack: acked_by of 64 bytes", "acked_by", "\"" X64 "\"", NULL, 64, 5,
+     ACK_AT},
+    {"json ack: acked_by of 65 bytes", "acked_by", "\"" X64 "x\"",
+     BAD("acked_by"), 0, 0, 0},
+    {"json ack: acked_by of 32 two-byte characters", "acked_by", "\"" E32 "\"",
+     NULL, 64, 5, ACK_AT},
+    {"json ack: acked_by of 33 two-byte characters (66 bytes)", "acked_by",
+     "\"" E32 "\xc3\xa9\"", BAD("acked_by"), 0, 0, 0},
+    {"json ack: acked_by as a number", "acked_by", "7", BAD("acked_by"), 0, 0,
+     0},
+    {"json ack: acked_by null", "acked_by", "null", BAD("acked_by"), 0, 0, 0},
+    {"json ack: ack_note empty", "ack_note", "\"\"", NULL, 5, 0, ACK_AT},
+    {"json ack: ack_note of 500 bytes", "ack_note", "\"" X500 "\"", NULL, 5,
+     500, ACK_AT},
+    {"json ack: ack_note of 501 bytes", "ack_note", "\"" X500 "x\"",
+     BAD("ack_note"), 0, 0, 0},
+    {"json ack: ack_note of 250 two-byte characters", "ack_note",
+     "\"" E250 "\"", NULL, 5, 500, ACK_AT},
+    {"json ack: ack_note of 251 two-byte characters", "ack_note",
+     "\"" E250 "\xc3\xa9\"", BAD("ack_note"), 0, 0, 0},
+    {"json ack: ack_note of 500 bytes written \\u007f", "ack_note",
+     "\"" U7F500 "\"", NULL, 5, 500, ACK_AT},
+    {"json ack: ack_note as an array", "ack_note", "[\"a\"]", BAD("ack_note"),
+     0, 0, 0},
+    {"json ack: ack_note left out", "ack_note", NULL, NULL, 5, 0, ACK_AT},
+    {"json ack: acked_at 0", "acked_at", "0", BAD("acked_at"), 0, 0, 0},
+    {"json ack: acked_at negative", "acked_at", "-1", BAD("acked_at"), 0, 0, 0},
+    {"json ack: acked_at as a float", "acked_at", "1551484800123.5",
+     BAD("acked_at"), 0, 0, 0},
+    {"json ack: acked_at not a number", "acked_at", "\"soon\"", BAD("acked_at"),
+     0, 0, 0},
+    {"json ack: acked_at a numeric string", "acked_at", "\"1551484800123\"",
+     BAD("acked_at"), 0, 0, 0},
+    {"json ack: acked_at as a bool", "acked_at", "true", BAD("acked_at"), 0, 0,
+     0},
+    {"json ack: acked_at null", "acked_at", "null", BAD("acked_at"), 0, 0, 0},
+    {"json ack: acked_at at the epoch", "acked_at", "\"1970-01-01T00:00:00Z\"",
+     BAD("acked_at"), 0, 0, 0},
+    {"json ack: acked_at before the epoch", "acked_at",
+     "\"1969-12-31T23:59:59Z\"", BAD("acked_at"), 0, 0, 0},
+    {"json ack: acked_at 1 ms", "acked_at", "1", NULL, 5, 5, 1},
+    {"json ack: acked_at in RFC 3339 (the subscriber's line)", "acked_at",
+     "\"" ACK_AT_TEXT "\"", NULL, 5, 5, ACK_AT},
+    {"json ack: acked_by left out", "acked_by", NULL, MISSING("acked_by"), 0, 0,
+     0},
+    {"json ack: acked_at left out", "acked_at", NULL, MISSING("acked_at"), 0, 0,
+     0},
+};
+
+static void run_acase(void **state)
+{
+    const acase_t *c = *state;
+    static char json[8192];
+    char err[256];
+    json_edit_base(json, sizeof(json), std_ack_json,
+                   sizeof(std_ack_json) / sizeof(std_ack_json[0]), c->key,
+                   c->val);
+    sw_wire_alert_t w;
+    int rc = from_json_exact(json, strlen(json), &w, err, sizeof(err));
+    if (c->msg) {
+        check_refused(rc, err, c->msg);
+        return;
+    }
+    if (rc != 0)
+        fail_msg("refused: %s\n%s", err, json);
+    assert_int_equal(w.acked_at, c->at);
+    assert_int_equal(strlen(w.acked_by), c->by_len);
+    assert_int_equal(strlen(w.ack_note), c->note_len);
+    assert_int_equal(w.a.state, SW_ALERT_UPDATED);
+}
+
+/* Only a note, or only who, or only when: refused (the note alone names
+ * who is missing first). */
+static void test_ack_json_partial(void **state)
+{
+    (void)state;
+    static char json[1024];
+    char err[256];
+    sw_wire_alert_t w;
+    static const struct {
+        const char *k, *v, *msg;
+    } cases[] = {
+        {"ack_note", "\"n\"", MISSING("acked_by")},
+        {"acked_by", "\"ops-1\"", MISSING("acked_at")},
+        {"acked_at", "1551484800123", MISSING("acked_by")},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_edit(json, sizeof(json), cases[i].k, cases[i].v);
+        check_refused(from_json_exact(json, strlen(json), &w, err, sizeof(err)),
+                      err, cases[i].msg);
+    }
+}
+
+static const mcase_t ack_mcases[] = {
+    {"msgpack ack: the standard acknowledged alert", NULL, NONE, NULL},
+    {"msgpack ack: acked_by empty", "acked_by", S(""), BAD("acked_by")},
+    {"msgpack ack: acked_by of 64 bytes", "acked_by", S(X64), NULL},
+    {"msgpack ack: acked_by of 65 bytes", "acked_by", S(X64 "x"),
+     BAD("acked_by")},
+    {"msgpack ack: acked_by as an int", "acked_by", U(1), BAD("acked_by")},
+    {"msgpack ack: acked_by nil", "acked_by", NIL, BAD("acked_by")},
+    {"msgpack ack: acked_by left out", "acked_by", NONE, MISSING("acked_by")},
+    {"msgpack ack: ack_note empty", "ack_note", S(""), NULL},
+    {"msgpack ack: ack_note of 500 bytes", "ack_note", S(X500), NULL},
+    {"msgpack ack: ack_note of 501 bytes", "ack_note", S(X500 "x"),
+     BAD("ack_note")},
+    {"msgpack ack: ack_note as an array", "ack_note", ARR, BAD("ack_note")},
+    {"msgpack ack: ack_note left out", "ack_note", NONE, NULL},
+    {"msgpack ack: acked_at 0", "acked_at", U(0), BAD("acked_at")},
+    {"msgpack ack: acked_at negative", "acked_at", I(-1), BAD("acked_at")},
+    {"msgpack ack: acked_at most negative", "acked_at", I(INT64_MIN),
+     BAD("acked_at")},
+    {"msgpack ack: acked_at beyond int64", "acked_at",
+     U((uint64_t)INT64_MAX + 1), BAD("acked_at")},
+    {"msgpack ack: acked_at as a float", "acked_at", D(1551484800123.0),
+     BAD("acked_at")},
+    {"msgpack ack: acked_at not a number", "acked_at", S("soon"),
+     BAD("acked_at")},
+    {"msgpack ack: acked_at as a bool", "acked_at", B(1), BAD("acked_at")},
+    {"msgpack ack: acked_at nil", "acked_at", NIL, BAD("acked_at")},
+    {"msgpack ack: acked_at left out", "acked_at", NONE, MISSING("acked_at")},
+};
+
+static void run_ack_mcase(void **state)
+{
+    const mcase_t *c = *state;
+    sw_wire_alert_t base;
+    std_acked(&base);
+    mp_t m;
+    pack_edited_from(&m, &base, c->key, &c->v);
+    sw_wire_alert_t w;
+    char err[256];
+    int rc = unpack_exact(m.sb.data, m.sb.size, &w, err, sizeof(err));
+    mp_free(&m);
+    if (c->msg) {
+        check_refused(rc, err, c->msg);
+        return;
+    }
+    check_accepted(rc, err);
+    check_wire_equal(&w, &base, 1);
+    const char *k = c->key ? c->key : "";
+    if (strcmp(k, "acked_by") == 0)
+        snprintf(base.acked_by, sizeof(base.acked_by), "%s", c->v.s);
+    else if (strcmp(k, "ack_note") == 0)
+        snprintf(base.ack_note, sizeof(base.ack_note), "%s",
+                 c->v.k == V_STR ? c->v.s : "");
+    check_ack_equal(&w, &base);
+}
+
+/* A msgpack string with a NUL byte in it is no operator or note. */
+static void test_ack_unpack_nul(void **state)
+{
+    (void)state;
+    sw_wire_alert_t base, w;
+    std_acked(&base);
+    static const char *const keys[] = {"acked_by", "ack_note"};
+    for (size_t i = 0; i < 2; i++) {
+        mp_t a;
+        pack_alert(&a, &base);
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        size_t off = 0;
+        assert_int_equal(msgpack_unpack_next(&u, a.sb.data, a.sb.size, &off),
+                         MSGPACK_UNPACK_SUCCESS);
+        mp_t m;
+        mp_init(&m);
+        msgpack_pack_map(&m.pk, u.data.via.map.size);
+        for (uint32_t j = 0; j < u.data.via.map.size; j++) {
+            const msgpack_object_kv *kv = &u.data.via.map.ptr[j];
+            msgpack_pack_object(&m.pk, kv->key);
+            if (str_is(&kv->key, keys[i])) {
+                msgpack_pack_str(&m.pk, 3);
+                msgpack_pack_str_body(&m.pk, "a\0b", 3);
+            } else {
+                msgpack_pack_object(&m.pk, kv->val);
+            }
+        }
+        char err[256], want[64];
+        snprintf(want, sizeof(want), "field '%s': bad value", keys[i]);
+        check_refused(unpack_exact(m.sb.data, m.sb.size, &w, err, sizeof(err)),
+                      err, want);
+        msgpack_unpacked_destroy(&u);
+        mp_free(&m);
+        mp_free(&a);
+    }
+}
+
+/* Random UTF-8 text of at most max bytes: ASCII (printable, control,
+ * the characters JSON escapes, DEL) and 2-, 3- and 4-byte characters. */
+static void rnd_text(char *out, size_t max, size_t min)
+{
+    static const char *const pieces[] = {
+        "a",
+        "Z",
+        "0",
+        " ",
+        "\"",
+        "\\",
+        "/",
+        "'",
+        "\x01",
+        "\x1f",
+        "\n",
+        "\t",
+        "\r",
+        "\b",
+        "\f",
+        "\x7f",
+        "\xc3\xa9",
+        "\xe2\x80\x94",
+        "{",
+        "}",
+        ",",
+        ":",
+        "\xf0\x9f\x9a\xa8",
+        "\xd0\x96",
+    };
+    size_t want = min + rnd_below(max - min + 1), n = 0;
+    while (n < want) {
+        const char *p = pieces[rnd_below(sizeof(pieces) / sizeof(pieces[0]))];
+        size_t l = strlen(p);
+        if (n + l > max)
+            break;
+        memcpy(out + n, p, l);
+        n += l;
+    }
+    if (n < min) { /* a multi-byte piece did not fit: pad */
+        memset(out + n, 'p', min - n);
+        n = min;
+    }
+    out[n] = '\0';
+}
+
+static void test_random_ack_round_trips(void **state)
+{
+    (void)state;
+    rng_state = UINT64_C(20190304);
+    for (int i = 0; i < 300; i++) {
+        sw_wire_alert_t w;
+        rnd_alert(&w, 0);
+        rnd_text(w.acked_by, SW_ACK_BY_MAX, 1);
+        rnd_text(w.ack_note, SW_ACK_NOTE_MAX, 0);
+        w.acked_at = 1 + (int64_t)rnd_below((uint64_t)Y2100);
+        if (w.a.state == SW_ALERT_RESOLVED) { /* acks are of active alerts */
+            w.a.state = SW_ALERT_UPDATED;
+            w.a.retracted = 0;
+        }
+        ack_round_trip(&w);
+    }
+}
+
 /* ------------------------------------------------------------------ main */
 
 #define T(f) cmocka_unit_test(f)
@@ -1288,20 +1900,36 @@ int main(void)
         T(test_random_json_round_trips),
         T(test_random_msgpack_round_trips),
         T(test_random_json_to_msgpack),
+        T(test_ack_round_trip),
+        T(test_ack_to_json_exact),
+        T(test_ack_to_json_longest),
+        T(test_ack_longest_log_json),
+        T(test_ack_json_partial),
+        T(test_ack_unpack_nul),
+        T(test_random_ack_round_trips),
     };
     enum {
         NFIXED = sizeof(fixed) / sizeof(fixed[0]),
         NJ = sizeof(jcases) / sizeof(jcases[0]),
         NM = sizeof(mcases) / sizeof(mcases[0]),
+        NA = sizeof(acases) / sizeof(acases[0]),
+        NAM = sizeof(ack_mcases) / sizeof(ack_mcases[0]),
     };
-    static struct CMUnitTest tests[NJ + NM + NFIXED];
+    static struct CMUnitTest tests[NJ + NM + NA + NAM + NFIXED];
     for (size_t i = 0; i < NJ; i++)
         tests[i] = (struct CMUnitTest){jcases[i].name, run_jcase, NULL, NULL,
                                        (void *)&jcases[i]};
     for (size_t i = 0; i < NM; i++)
         tests[NJ + i] = (struct CMUnitTest){mcases[i].name, run_mcase, NULL,
                                             NULL, (void *)&mcases[i]};
+    for (size_t i = 0; i < NA; i++)
+        tests[NJ + NM + i] = (struct CMUnitTest){
+            acases[i].name, run_acase, NULL, NULL, (void *)&acases[i]};
+    for (size_t i = 0; i < NAM; i++)
+        tests[NJ + NM + NA + i] =
+            (struct CMUnitTest){ack_mcases[i].name, run_ack_mcase, NULL, NULL,
+                                (void *)&ack_mcases[i]};
     for (size_t i = 0; i < NFIXED; i++)
-        tests[NJ + NM + i] = fixed[i];
+        tests[NJ + NM + NA + NAM + i] = fixed[i];
     return cmocka_run_group_tests_name("sw_alert_wire", tests, NULL, NULL);
 }
