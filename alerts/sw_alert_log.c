@@ -273,18 +273,8 @@ sw_alert_log_t *sw_alert_log_new(const char *url, const char *prefix,
     l->c = sw_redis_connect(url, timeout_ms, errstr, errstr_size);
     if (l->c == NULL)
         goto fail;
-    redisReply *r;
-    r = redisCommand(l->c, "SCRIPT LOAD %s", script);
-    if (sw_redis_reply_error(l->c, r, "SCRIPT LOAD", errstr, errstr_size) ||
-        r->type != REDIS_REPLY_STRING || r->len != 40) {
-        if (r && r->type != REDIS_REPLY_ERROR)
-            snprintf(errstr, errstr_size, "SCRIPT LOAD: unexpected reply");
-        if (r)
-            freeReplyObject(r);
-        goto fail;
-    }
-    memcpy(l->sha, r->str, 40);
-    freeReplyObject(r);
+    /* the write script is loaded on the first write: a reader (ctl audit
+     * as a read-only user) needs no SCRIPT LOAD */
     return l;
 fail:
     sw_alert_log_destroy(&l);
@@ -305,22 +295,37 @@ static int write_batch(sw_alert_log_t *self, const sw_alert_t *alerts, size_t n,
                        uint64_t *seqs, int *noscript, char *errstr,
                        size_t errstr_size);
 
+/* SCRIPT LOAD of the write script; its SHA1 into self->sha. */
+static int load_script(sw_alert_log_t *self, char *errstr, size_t errstr_size)
+{
+    redisReply *r = redisCommand(self->c, "SCRIPT LOAD %s", script);
+    if (sw_redis_reply_error(self->c, r, "SCRIPT LOAD", errstr, errstr_size) ||
+        r->type != REDIS_REPLY_STRING || r->len != 40) {
+        if (r && r->type != REDIS_REPLY_ERROR)
+            snprintf(errstr, errstr_size, "SCRIPT LOAD: unexpected reply");
+        if (r)
+            freeReplyObject(r);
+        return SW_ERR_REDIS;
+    }
+    memcpy(self->sha, r->str, 40);
+    self->sha[40] = '\0';
+    freeReplyObject(r);
+    return 0;
+}
+
 int sw_alert_log_write(sw_alert_log_t *self, const sw_alert_t *alerts, size_t n,
                        uint64_t *seqs, char *errstr, size_t errstr_size)
 {
     int noscript = 0;
+    if (self->sha[0] == '\0' && load_script(self, errstr, errstr_size))
+        return SW_ERR_REDIS;
     int rc = write_batch(self, alerts, n, seqs, &noscript, errstr, errstr_size);
     if (rc == 0 || !noscript)
         return rc;
     /* Redis lost its script cache (a restart): load it again and write
      * the batch again; what was written is not written twice */
-    redisReply *r = redisCommand(self->c, "SCRIPT LOAD %s", script);
-    if (sw_redis_reply_error(self->c, r, "SCRIPT LOAD", errstr, errstr_size)) {
-        if (r)
-            freeReplyObject(r);
+    if (load_script(self, errstr, errstr_size))
         return SW_ERR_REDIS;
-    }
-    freeReplyObject(r);
     return write_batch(self, alerts, n, seqs, &noscript, errstr, errstr_size);
 }
 

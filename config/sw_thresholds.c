@@ -380,7 +380,10 @@ static const char commit_script[] =
     " ARGV[3], 'scope', scope or '', 'key', key or c[1], 'old', c[2], 'new',"
     " c[3], 'version', ver, 'note', ARGV[4])\n"
     "end\n"
-    "redis.call('PUBLISH', ARGV[5], ver)\n"
+    /* the notification only hurries the workers (they also poll the
+     * version): a user without PUBLISH must not leave the change half
+     * made, so its refusal is ignored */
+    "redis.pcall('PUBLISH', ARGV[5], ver)\n"
     "return {#ch, ver}\n";
 
 /* argv of EVAL with the set's fields ("SCOPE KEY") and values appended

@@ -82,7 +82,8 @@ static const char help[] =
     "Audit:\n"
     "  audit [--section PATTERN] [--since TIME|DURATION] [--until TIME]\n"
     "        [--action ACTION] [--operator NAME] [--limit N]\n"
-    "                             the changes, oldest first (actions: seed,\n"
+    "                             the changes, oldest first (--limit: the\n"
+    "                             latest N that match; actions: seed,\n"
     "                             set, unset, import, silence.add,\n"
     "                             silence.expire, ack)\n"
     "\n"
@@ -112,7 +113,8 @@ static const char help[] =
     "\n"
     "Exit status: 0 done; 1 refused by the current state (a silence that\n"
     "has ended, concurrent changes); 2 a bad argument, value or\n"
-    "configuration (nothing was changed); 3 Redis unreachable.\n"
+    "configuration (nothing was changed); 3 Redis unreachable, or it\n"
+    "refused the login or a command (the message names Redis's error).\n"
     "\n"
     "Examples:\n"
     "  surgewatch ctl set HU-RS threshold.limit 40 --as anna\n"
@@ -1730,70 +1732,81 @@ static int verb_audit(ctl_t *c, int argc)
     if (!c->json)
         printf("%-24s %-16s %-14s %-14s %-22s %s\n", "TIME", "OPERATOR",
                "ACTION", "SCOPE", "KEY", "CHANGE");
-    unsigned long long shown = 0;
-    for (;;) {
-        redisReply *r = redisCommand(c->rc, "XRANGE %s %s %s COUNT 1000",
-                                     c->thk.audit, from, to);
-        if (sw_redis_reply_error(c->rc, r, "XRANGE", err, sizeof(err))) {
-            if (r)
-                freeReplyObject(r);
-            return redis_error("reading the audit log", err);
-        }
-        if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
-            freeReplyObject(r);
-            break;
-        }
-        for (size_t i = 0; i < r->elements; i++) {
-            const redisReply *e = r->element[i];
-            const redisReply *f = e->element[1];
-            const char *scope = field(f, "scope");
-            if (c->section &&
-                !(strcmp(c->section, scope) == 0 ||
-                  sw_section_match(c->section, scope) ||
-                  (is_pattern(scope) && sw_section_match(scope, c->section))))
-                continue;
-            if (c->action && strcmp(c->action, field(f, "action")))
-                continue;
-            if (c->operator_filter &&
-                strcmp(c->operator_filter, field(f, "operator")))
-                continue;
-            if (c->limit && shown >= c->limit)
-                continue;
-            shown++;
-            char ts[SW_TIME_STR_MAX];
-            sw_time_format(strtoll(e->element[0]->str, NULL, 10), ts);
-            if (c->json) {
-                printf("{\"id\":\"%s\",\"time\":\"%s\"", e->element[0]->str,
-                       ts);
-                static const char *const keys[] = {
-                    "operator", "action", "scope",   "key",
-                    "old",      "new",    "version", "note"};
-                for (size_t k = 0; k < 8; k++) {
-                    printf(",\"%s\":", keys[k]);
-                    json_string(field(f, keys[k]));
-                }
-                printf("}\n");
-            } else {
-                char change[400];
-                const char *old = field(f, "old"), *nw = field(f, "new");
-                const char *note = field(f, "note");
-                snprintf(change, sizeof(change), "%s -> %s%s%s%s%s",
-                         *old ? old : "(none)", *nw ? nw : "(inherited)",
-                         *field(f, "version") ? "  v" : "", field(f, "version"),
-                         *note ? "  note: " : "", note);
-                printf("%-24s %-16s %-14s %-14s %-22s %s\n", ts,
-                       field(f, "operator"), field(f, "action"),
-                       *scope ? scope : "-",
-                       *field(f, "key") ? field(f, "key") : "-", change);
+    /* with --limit N, the latest N matching entries: a first pass counts
+     * the matches, the second prints from the N-th last on */
+    unsigned long long shown = 0, matched = 0, skip = 0;
+    char from0[32];
+    snprintf(from0, sizeof(from0), "%s", from);
+    for (int pass = c->limit ? 0 : 1; pass < 2; pass++) {
+        if (pass == 1 && c->limit && matched > c->limit)
+            skip = matched - c->limit;
+        matched = 0;
+        snprintf(from, sizeof(from), "%s", from0);
+        for (;;) {
+            redisReply *r = redisCommand(c->rc, "XRANGE %s %s %s COUNT 1000",
+                                         c->thk.audit, from, to);
+            if (sw_redis_reply_error(c->rc, r, "XRANGE", err, sizeof(err))) {
+                if (r)
+                    freeReplyObject(r);
+                return redis_error("reading the audit log", err);
             }
+            if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+                freeReplyObject(r);
+                break;
+            }
+            for (size_t i = 0; i < r->elements; i++) {
+                const redisReply *e = r->element[i];
+                const redisReply *f = e->element[1];
+                const char *scope = field(f, "scope");
+                if (c->section && !(strcmp(c->section, scope) == 0 ||
+                                    sw_section_match(c->section, scope) ||
+                                    (is_pattern(scope) &&
+                                     sw_section_match(scope, c->section))))
+                    continue;
+                if (c->action && strcmp(c->action, field(f, "action")))
+                    continue;
+                if (c->operator_filter &&
+                    strcmp(c->operator_filter, field(f, "operator")))
+                    continue;
+                if (matched++ < skip || pass == 0)
+                    continue;
+                shown++;
+                char ts[SW_TIME_STR_MAX];
+                sw_time_format(strtoll(e->element[0]->str, NULL, 10), ts);
+                if (c->json) {
+                    printf("{\"id\":\"%s\",\"time\":\"%s\"", e->element[0]->str,
+                           ts);
+                    static const char *const keys[] = {
+                        "operator", "action", "scope",   "key",
+                        "old",      "new",    "version", "note"};
+                    for (size_t k = 0; k < 8; k++) {
+                        printf(",\"%s\":", keys[k]);
+                        json_string(field(f, keys[k]));
+                    }
+                    printf("}\n");
+                } else {
+                    char change[400];
+                    const char *old = field(f, "old"), *nw = field(f, "new");
+                    const char *note = field(f, "note");
+                    snprintf(change, sizeof(change), "%s -> %s%s%s%s%s",
+                             *old ? old : "(none)", *nw ? nw : "(inherited)",
+                             *field(f, "version") ? "  v" : "",
+                             field(f, "version"), *note ? "  note: " : "",
+                             note);
+                    printf("%-24s %-16s %-14s %-14s %-22s %s\n", ts,
+                           field(f, "operator"), field(f, "action"),
+                           *scope ? scope : "-",
+                           *field(f, "key") ? field(f, "key") : "-", change);
+                }
+            }
+            /* the next page: after the last id */
+            snprintf(from, sizeof(from), "(%s",
+                     r->element[r->elements - 1]->element[0]->str);
+            size_t got = r->elements;
+            freeReplyObject(r);
+            if (got < 1000)
+                break;
         }
-        /* the next page: after the last id */
-        snprintf(from, sizeof(from), "(%s",
-                 r->element[r->elements - 1]->element[0]->str);
-        size_t got = r->elements;
-        freeReplyObject(r);
-        if (got < 1000)
-            break;
     }
     if (!c->json && shown == 0)
         printf("(no matching audit entries)\n");

@@ -498,10 +498,10 @@ exp=$(awk -F'\t' -v c="${cut_id%-*}" '($1 + 0) <= c + 0 {print $1}' "$W/f.tsv")
 [ "$(wc -l <<< "$exp")" = 4 ] && [ "$got" = "$exp" ] && pass "audit --until $t: only the 4 earlier entries" \
     || fail "audit --until RFC 3339" "got: $got" "want: $exp"
 got=$(aud --limit 3)
-[ "$got" = "$(head -3 "$W/f.tsv" | cut -f1)" ] && pass "audit --limit 3: the 3 oldest entries" \
+[ "$got" = "$(tail -3 "$W/f.tsv" | cut -f1)" ] && pass "audit --limit 3: the 3 latest entries" \
     || fail "audit --limit 3" "got: $got"
 got=$(aud --action set --limit 2)
-[ "$got" = "$(want '$2 == "set"' | head -2)" ] && pass "audit --limit applies after the filters" \
+[ "$got" = "$(want '$2 == "set"' | tail -2)" ] && pass "audit --limit applies after the filters (the 2 latest sets)" \
     || fail "audit --action set --limit 2" "got: $got"
 ctl "$PF" --json audit > "$W/audit.json" 2> /dev/null
 res=$($PY - "$W/audit.json" "$W/f.tsv" << 'EOF'
