@@ -801,19 +801,22 @@ static int any_paused(const worker_t *w)
 
 /* ------------------------------------------------------ live thresholds */
 
-/* Swaps in new detector profiles: a new engine while no partition was
- * ever assigned (its ring fits them), else sw_engine_set_profiles, which
- * keeps every window. 0, or -1 with err set (the old ones stay). */
+/* Swaps in new detector profiles with sw_engine_set_profiles, which keeps
+ * every window. Only when they need more history than the engine's ring
+ * holds, and no partition was ever assigned, a new engine sized for them
+ * replaces it: the ring size is part of every checkpoint, so it must not
+ * shrink with a live change and make the checkpoints unusable at the next
+ * restart. 0, or -1 with err set (the old ones stay). */
 static int th_apply(worker_t *w, sw_settings_t *ns, char *err, size_t errsz)
 {
-    if (!w->engine_used) {
+    if (sw_engine_set_profiles(w->engine, &ns->profiles, err, errsz)) {
+        if (w->engine_used)
+            return -1;
         sw_engine_t *e = sw_engine_new(&ns->engine, &ns->profiles, err, errsz);
         if (e == NULL)
             return -1;
         sw_engine_destroy(&w->engine);
         w->engine = e;
-    } else if (sw_engine_set_profiles(w->engine, &ns->profiles, err, errsz)) {
-        return -1;
     }
     sw_settings_deinit(&w->settings);
     w->settings.profiles = ns->profiles;
