@@ -142,6 +142,7 @@ typedef struct ctl {
     redisContext *rc;    /* borrowed from log */
     /* options */
     int new_section, dry_run, json, all, quiet;
+    int warned_no_config;
     const char *output, *until, *reason, *detector, *note, *since;
     const char *section, *action, *operator_filter, *file;
     unsigned long long limit;
@@ -430,6 +431,15 @@ static int validate(ctl_t *c, const sw_threshold_set_t *from,
     if (sw_thresholds_build(&c->base, to, &b, err, sizeof(err))) {
         sw_settings_deinit(&b);
         return usage_error("%s; nothing was changed", err);
+    }
+    if (c->cfg == NULL && !c->warned_no_config) {
+        c->warned_no_config = 1;
+        fprintf(stderr,
+                "surgewatch ctl: note: no -c config: how much history the "
+                "detectors may ask for is checked against the built-in "
+                "[windows] settings; give the workers' config file to check "
+                "against theirs (a worker refuses, and logs, a version it "
+                "cannot hold)\n");
     }
     if (sw_thresholds_build(&c->base, from, &a, err, sizeof(err)) == 0) {
         sw_engine_t *e =
@@ -1789,7 +1799,10 @@ static int verb_audit(ctl_t *c, int argc)
                     const char *old = field(f, "old"), *nw = field(f, "new");
                     const char *note = field(f, "note");
                     snprintf(change, sizeof(change), "%s -> %s%s%s%s%s",
-                             *old ? old : "(none)", *nw ? nw : "(inherited)",
+                             *old                   ? old
+                             : *field(f, "version") ? "(inherited)"
+                                                    : "(none)",
+                             *nw ? nw : "(inherited)",
                              *field(f, "version") ? "  v" : "",
                              field(f, "version"), *note ? "  note: " : "",
                              note);
