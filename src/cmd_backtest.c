@@ -14,6 +14,7 @@
 #include "sw_alert.h"
 #include "sw_cmd.h"
 #include "sw_cmd_common.h"
+#include "sw_cmd_settings.h"
 #include "sw_compare.h"
 #include "sw_config.h"
 #include "sw_engine.h"
@@ -1545,6 +1546,48 @@ enum {
     OPT_JSON
 };
 
+int sw_compare_event_opt(const char *cmd, const char *name, const char *arg,
+                         sw_compare_opts_t *o)
+{
+    unsigned long long n;
+    if (strcmp(name, "format") == 0) {
+        if (!strcmp(arg, "json") || !strcmp(arg, "jsonl"))
+            o->format = 0;
+        else if (!strcmp(arg, "csv"))
+            o->format = 1;
+        else if (!strcmp(arg, "msgpack"))
+            o->format = 2;
+        else
+            goto bad;
+    } else if (strcmp(name, "threads") == 0) {
+        if (strcmp(arg, "1") && strcmp(arg, "2"))
+            goto bad;
+        o->threads = arg[0] - '0';
+    } else if (strcmp(name, "partitions") == 0) {
+        if (sw_parse_uint(arg, 1, 10000, &n))
+            goto bad;
+        o->partitions = (int32_t)n;
+    } else if (strcmp(name, "reorder") == 0) {
+        if (sw_parse_duration(arg, &o->reorder_ms))
+            goto bad;
+    } else {
+        fprintf(stderr, "surgewatch %s: --%s: not an event option\n", cmd,
+                name);
+        return -1;
+    }
+    return 0;
+bad:
+    fprintf(stderr, "surgewatch %s: --%s %s: %s\n", cmd, name, arg,
+            strcmp(name, "format") == 0
+                ? "unknown format (accepted: json, csv, msgpack)"
+            : strcmp(name, "threads") == 0 ? "accepted: 1 or 2"
+            : strcmp(name, "partitions") == 0
+                ? "accepted: a whole number in 1..10000"
+                : "not a duration (accepted: a whole number with a unit ms, "
+                  "s, m, h or d, e.g. 30m, 1h)");
+    return -1;
+}
+
 int sw_cmd_backtest(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -1581,6 +1624,8 @@ int sw_cmd_backtest(int argc, char **argv)
     char errstr[512];
     sw_settings_default(&settings);
     sw_settings_default(&proposed);
+    sw_compare_opts_t eo = {
+        .format = -1, .reorder_ms = -1, .partitions = 1, .threads = threads};
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "c:e:f:qh", longopts, NULL)) != -1) {
@@ -1592,19 +1637,8 @@ int sw_cmd_backtest(int argc, char **argv)
             events = optarg;
             break;
         case 'f':
-            if (!strcmp(optarg, "json") || !strcmp(optarg, "jsonl"))
-                format = 0;
-            else if (!strcmp(optarg, "csv"))
-                format = 1;
-            else if (!strcmp(optarg, "msgpack"))
-                format = 2;
-            else {
-                fprintf(stderr,
-                        "surgewatch backtest: --format %s: unknown format "
-                        "(accepted: json, csv, msgpack)\n",
-                        optarg);
+            if (sw_compare_event_opt("backtest", "format", optarg, &eo))
                 goto out;
-            }
             break;
         case OPT_FROM:
         case OPT_TO:
@@ -1629,39 +1663,14 @@ int sw_cmd_backtest(int argc, char **argv)
             json = 1;
             break;
         case OPT_THREADS:
-            if (strcmp(optarg, "1") == 0)
-                threads = 1;
-            else if (strcmp(optarg, "2") == 0)
-                threads = 2;
-            else {
-                fprintf(stderr,
-                        "surgewatch backtest: --threads %s: accepted: 1 or 2\n",
-                        optarg);
-                goto out;
-            }
-            break;
-        case OPT_PARTITIONS: {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end || n < 1 || n > 10000) {
-                fprintf(stderr,
-                        "surgewatch backtest: --partitions %s: accepted: a "
-                        "whole number in 1..10000\n",
-                        optarg);
-                goto out;
-            }
-            bt.partitions = (int32_t)n;
-            break;
-        }
+        case OPT_PARTITIONS:
         case OPT_REORDER:
-            if (sw_parse_duration(optarg, &bt.reorder_ms)) {
-                fprintf(stderr,
-                        "surgewatch backtest: --reorder %s: not a duration "
-                        "(accepted: a whole number with a unit ms, s, m, h "
-                        "or d, e.g. 30m, 1h)\n",
-                        optarg);
+            if (sw_compare_event_opt("backtest",
+                                     opt == OPT_THREADS      ? "threads"
+                                     : opt == OPT_PARTITIONS ? "partitions"
+                                                             : "reorder",
+                                     optarg, &eo))
                 goto out;
-            }
             break;
         case 'h':
             fputs(help, stdout);
@@ -1672,6 +1681,10 @@ int sw_cmd_backtest(int argc, char **argv)
             goto out;
         }
     }
+    format = eo.format;
+    threads = eo.threads;
+    bt.partitions = eo.partitions;
+    bt.reorder_ms = eo.reorder_ms;
     if (optind < argc) {
         if (optind + 1 == argc && strcmp(events, "-") == 0) {
             events = argv[optind];

@@ -2024,16 +2024,8 @@ int sw_cmd_ctl(int argc, char **argv)
             c->cmp.events = optarg;
             break;
         case 'f':
-            if (!strcmp(optarg, "json") || !strcmp(optarg, "jsonl"))
-                c->cmp.format = 0;
-            else if (!strcmp(optarg, "csv"))
-                c->cmp.format = 1;
-            else if (!strcmp(optarg, "msgpack"))
-                c->cmp.format = 2;
-            else
-                return usage_error("--format %s: unknown format (accepted: "
-                                   "json, csv, msgpack)",
-                                   optarg);
+            if (sw_compare_event_opt(CMD, "format", optarg, &c->cmp))
+                return SW_EXIT_USAGE;
             break;
         case 'q':
             c->cmp.quiet = 1;
@@ -2048,24 +2040,14 @@ int sw_cmd_ctl(int argc, char **argv)
                                    opt == O_FROM ? "from" : "to", optarg);
             break;
         case O_REORDER:
-            if (sw_parse_duration(optarg, &c->cmp.reorder_ms))
-                return usage_error("--reorder %s: not a duration (e.g. 30m, "
-                                   "1h)",
-                                   optarg);
-            break;
-        case O_PARTITIONS: {
-            unsigned long long n;
-            if (sw_parse_uint(optarg, 1, 10000, &n))
-                return usage_error("--partitions %s: accepted: a whole "
-                                   "number in 1..10000",
-                                   optarg);
-            c->cmp.partitions = (int32_t)n;
-            break;
-        }
+        case O_PARTITIONS:
         case O_THREADS:
-            if (strcmp(optarg, "1") && strcmp(optarg, "2"))
-                return usage_error("--threads %s: accepted: 1 or 2", optarg);
-            c->cmp.threads = optarg[0] - '0';
+            if (sw_compare_event_opt(CMD,
+                                     opt == O_REORDER      ? "reorder"
+                                     : opt == O_PARTITIONS ? "partitions"
+                                                           : "threads",
+                                     optarg, &c->cmp))
+                return SW_EXIT_USAGE;
             break;
         case 'h':
             fputs(help, stdout);

@@ -49,4 +49,11 @@ int sw_backtest_compare(const sw_compare_opts_t *o,
                         const sw_settings_t *current,
                         const sw_settings_t *proposed);
 
+/* One of the event options backtest and ctl preview share: name is
+ * "format", "threads", "partitions" or "reorder", arg its value. Returns 0
+ * with o updated, or prints "surgewatch CMD: --NAME ARG: what is accepted"
+ * and returns -1. */
+int sw_compare_event_opt(const char *cmd, const char *name, const char *arg,
+                         sw_compare_opts_t *o);
+
 #endif
