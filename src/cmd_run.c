@@ -961,7 +961,9 @@ static void redis_tick(worker_t *w)
         for (size_t i = 0; i < w->nnew; i++) {
             redisReply *r = NULL;
             if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL) {
-                redis_failed(w, "sections", c->errstr);
+                /* redis_failed frees c: copy its message first */
+                snprintf(err, sizeof(err), "%s", c->errstr);
+                redis_failed(w, "sections", err);
                 return;
             }
             freeReplyObject(r);
