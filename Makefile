@@ -47,7 +47,8 @@ LIB_SRCS := \
     ingest/sw_event.c ingest/sw_event_text.c ingest/sw_producer.c \
     ingest/sw_checkpoint.c
 CMD_SRCS := src/main.c src/sw_cmd_common.c src/sw_cmd_settings.c src/cmd_publish.c src/cmd_backtest.c \
-    src/cmd_run.c src/cmd_hub.c src/cmd_subscribe.c src/cmd_keygen.c src/cmd_ctl.c
+    src/cmd_run.c src/cmd_hub.c src/cmd_subscribe.c src/cmd_keygen.c src/cmd_ctl.c \
+    src/cmd_demo.c src/sw_demo_scenario.c
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)

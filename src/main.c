@@ -13,6 +13,8 @@ static const struct {
     int (*fn)(int, char **);
     const char *summary;
 } commands[] = {
+    {"demo", sw_cmd_demo,
+     "the whole pipeline on this machine, on a realistic scenario, live"},
     {"publish", sw_cmd_publish,
      "read events (JSON lines or CSV), validate, produce them to Kafka"},
     {"run", sw_cmd_run,

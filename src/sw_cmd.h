@@ -19,5 +19,6 @@ int sw_cmd_hub(int argc, char **argv);
 int sw_cmd_subscribe(int argc, char **argv);
 int sw_cmd_keygen(int argc, char **argv);
 int sw_cmd_ctl(int argc, char **argv);
+int sw_cmd_demo(int argc, char **argv);
 
 #endif
