@@ -964,6 +964,22 @@ static void draw(demo_t *d, int force);
  * partition (a child that exits meanwhile, e.g. on a port taken between
  * the choice and its bind, is started again on new ports), then the
  * subscriber. Returns 0 or -1. */
+/* A child that died while starting (a port taken between choosing and
+ * binding, say) is started again, up to START_TRIES times. Returns -1
+ * when it cannot be (reported). */
+static int restart_dead(demo_t *d, int which, int *tries,
+                        int (*start)(demo_t *))
+{
+    if (!reap(d, which))
+        return 0;
+    if (*tries == START_TRIES) {
+        report_death(d, which, "at start");
+        return -1;
+    }
+    (*tries)++;
+    return start(d);
+}
+
 static int start_pipeline(demo_t *d)
 {
     int hub_tries = 0, worker_tries = 0;
@@ -976,24 +992,9 @@ static int start_pipeline(demo_t *d)
     for (;;) {
         if (interrupts)
             return -1;
-        if (reap(d, C_HUB)) {
-            if (hub_tries == START_TRIES) {
-                report_death(d, C_HUB, "at start");
-                return -1;
-            }
-            hub_tries++;
-            if (start_hub(d))
-                return -1;
-        }
-        if (reap(d, C_WORKER)) {
-            if (worker_tries == START_TRIES) {
-                report_death(d, C_WORKER, "at start");
-                return -1;
-            }
-            worker_tries++;
-            if (start_worker(d))
-                return -1;
-        }
+        if (restart_dead(d, C_HUB, &hub_tries, start_hub) ||
+            restart_dead(d, C_WORKER, &worker_tries, start_worker))
+            return -1;
         if (reap(d, C_REDIS)) {
             report_death(d, C_REDIS, "at start");
             return -1;

@@ -23,6 +23,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
+. "$here/../lib/proc.sh"
 require_env SW_BIN WORK
 W=$WORK/demo
 rm -rf "$W"
@@ -36,17 +37,7 @@ cleanenv=(env -i HOME="$W/home" TMPDIR="$W/tmp" PATH=/usr/bin:/bin)
 [ -n "${ASAN_OPTIONS:-}" ] && cleanenv+=(ASAN_OPTIONS="$ASAN_OPTIONS")
 [ -n "${UBSAN_OPTIONS:-}" ] && cleanenv+=(UBSAN_OPTIONS="$UBSAN_OPTIONS")
 
-# Every descendant of a pid (children first).
-descendants() {
-    local c
-    for c in $(pgrep -P "$1" 2> /dev/null); do
-        echo "$c"
-        descendants "$c"
-    done
-}
 
-# A process's command line, words separated by spaces ("" when gone).
-cmdline() { { tr '\0' ' ' < "/proc/$1/cmdline"; } 2> /dev/null; }
 
 # The demo process under a pid: itself, or the descendant whose command is
 # ".../surgewatch demo ...".

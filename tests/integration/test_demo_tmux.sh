@@ -18,6 +18,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
+. "$here/../lib/proc.sh"
 require_env SW_BIN WORK
 W=$WORK/demo-tmux
 rm -rf "$W"
@@ -58,14 +59,6 @@ start_session() { # name extra-env demo-args...
     fi
 }
 
-descendants() {
-    local c
-    for c in $(pgrep -P "$1" 2> /dev/null); do
-        echo "$c"
-        descendants "$c"
-    done
-}
-cmdline() { { tr '\0' ' ' < "/proc/$1/cmdline"; } 2> /dev/null; }
 lines() { if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
 
 # Records the demo and its children (pid command) and their listening
