@@ -9,6 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* t: the Redis server's time in ms, the one clock of every script. */
+#define LUA_NOW                                                                \
+    "local now = redis.call('TIME')\n"                                         \
+    "local t = now[1] * 1000 + math.floor(now[2] / 1000)\n"
+
 /* The Lua helper every script that matches silences shares: 1 when the
  * section matches the pattern ('*': any run of characters). */
 #define LUA_MATCH                                                              \
@@ -21,9 +26,7 @@
     "  local sl = cjson.decode(j)\n"                                           \
     "  return (sl.detector == '*' or sl.detector == detector) and\n"           \
     "    match(sl.sections, section)\n"                                        \
-    "end\n"                                                                    \
-    "local now = redis.call('TIME')\n"                                         \
-    "local t = now[1] * 1000 + math.floor(now[2] / 1000)\n"
+    "end\n" LUA_NOW
 
 /* KEYS: stream, seq, seen, active, last, held, silences, silences:active,
  * sections. ARGV: transition key, alert id, state, JSON (without seq),
@@ -173,9 +176,7 @@ static const char release_script[] = LUA_MATCH LUA_PUBLISH
  * `updated`, with acked_by, acked_at and ack_note (a later ack replaces
  * them): published like any other, or held when the alert is held.
  * Returns {seq (0 when held), section}, or {-1} (not an active alert). */
-static const char ack_script[] =
-    "local now = redis.call('TIME')\n"
-    "local t = now[1] * 1000 + math.floor(now[2] / 1000)\n" LUA_PUBLISH
+static const char ack_script[] = LUA_NOW LUA_PUBLISH
     "local function acked(json)\n"
     "  local cut = string.find(json, ',\"acked_by\":', 1, true)\n"
     "  if cut then json = string.sub(json, 1, cut - 1) .. '}' end\n"
@@ -219,9 +220,7 @@ static const char ack_script[] =
  * pattern, detector ('*': all), until (ms), reason, operator, description
  * for the audit. Returns {id} or {-1, now} when until is not in the
  * future. */
-static const char silence_add_script[] =
-    "local now = redis.call('TIME')\n"
-    "local t = now[1] * 1000 + math.floor(now[2] / 1000)\n"
+static const char silence_add_script[] = LUA_NOW
     "if tonumber(ARGV[3]) <= t then return {-1, t} end\n"
     "local id = 's' .. redis.call('INCR', KEYS[3])\n"
     "local sl = {id = id, sections = ARGV[1], detector = ARGV[2],"

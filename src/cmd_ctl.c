@@ -326,22 +326,18 @@ static int load_known(ctl_t *c, const sw_threshold_set_t *set, known_t *k)
         if (strcmp(set->v[i].scope, SW_TH_SCOPE_DEFAULT) != 0 &&
             known_add(k, set->v[i].scope))
             goto nomem;
-    for (size_t i = 0; c->cfg && i < c->cfg->n; i++) {
-        const char *sec = c->cfg->e[i].section;
-        if (strncmp(sec, "section ", 8) != 0)
-            continue;
-        char id[SW_SECTION_MAX + 1];
-        const char *p = sec + 8;
-        while (*p == ' ' || *p == '"')
-            p++;
-        size_t len = strcspn(p, "\" ");
-        if (len > SW_SECTION_MAX || !sw_section_valid(p, len))
-            continue;
-        memcpy(id, p, len);
-        id[len] = '\0';
-        if (known_add(k, id))
+    /* the config file's sections, as sw_thresholds reads them (main
+     * checked the file already) */
+    sw_threshold_set_t file = {0};
+    if (c->cfg)
+        sw_thresholds_from_config(c->cfg, &file, NULL, err, sizeof(err));
+    for (size_t i = 0; i < file.n; i++)
+        if (strcmp(file.v[i].scope, SW_TH_SCOPE_DEFAULT) != 0 &&
+            known_add(k, file.v[i].scope)) {
+            sw_threshold_set_deinit(&file);
             goto nomem;
-    }
+        }
+    sw_threshold_set_deinit(&file);
     return 0;
 nomem:
     oom();
