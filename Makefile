@@ -13,7 +13,7 @@
 
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS    := rdkafka libzmq hiredis msgpack yajl inih libmicrohttpd
+PKGS    := rdkafka libzmq hiredis msgpack yajl inih libmicrohttpd libsodium
 BUILD   ?= build
 ifeq ($(SAN),1)
 BUILD   := build/san
@@ -42,13 +42,13 @@ LIB_SRCS := \
     common/sw_err.c common/sw_log.c common/sw_time.c common/sw_lines.c \
     common/sw_ring.c common/sw_redis.c common/sw_http.c \
     config/sw_config.c config/sw_settings.c config/sw_thresholds.c \
-    detectors/sw_detector.c detectors/sw_engine.c alerts/sw_alert.c \
-    alerts/sw_alert_log.c alerts/sw_alert_wire.c alerts/sw_acl.c \
+    detectors/sw_detector.c detectors/sw_engine.c detectors/sw_profile_eval.c \
+    alerts/sw_alert.c alerts/sw_alert_log.c alerts/sw_alert_wire.c alerts/sw_acl.c \
     ingest/sw_event.c ingest/sw_event_text.c ingest/sw_producer.c \
     ingest/sw_checkpoint.c
 CMD_SRCS := src/main.c src/sw_cmd_common.c src/sw_cmd_settings.c src/cmd_publish.c src/cmd_backtest.c \
     src/cmd_run.c src/cmd_hub.c src/cmd_subscribe.c src/cmd_keygen.c src/cmd_ctl.c \
-    src/cmd_demo.c src/sw_demo_scenario.c
+    src/cmd_demo.c src/sw_demo_scenario.c src/hub_web.c
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CMD_OBJS := $(CMD_SRCS:%.c=$(BUILD)/%.o)
@@ -79,8 +79,22 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BIN): $(CMD_OBJS) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIB) $(LDLIBS)
+# the web view's page (web/index.html), compiled in as a byte array
+$(BUILD)/web_page.c: web/index.html
+	@mkdir -p $(@D)
+	{ echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char sw_web_page[];'; \
+	  echo 'extern const size_t sw_web_page_len;'; \
+	  echo 'const unsigned char sw_web_page[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0};'; \
+	  echo "const size_t sw_web_page_len = $$(wc -c < $<);"; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/web_page.o: $(BUILD)/web_page.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN): $(CMD_OBJS) $(BUILD)/web_page.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(BUILD)/web_page.o $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@mkdir -p $(@D)

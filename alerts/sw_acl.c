@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,5 +340,185 @@ int sw_curve_save(const char *path, const char *public_z85,
         snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+/* ---------------------------------------------------------- viewers */
+
+void sw_viewers_free(sw_viewers_t **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    for (size_t i = 0; i < (*self_p)->n; i++)
+        entry_free(&(*self_p)->v[i].acl);
+    free((*self_p)->v);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+const char *sw_role_name(sw_role_t role)
+{
+    return role == SW_ROLE_OPERATOR ? "operator" : "viewer";
+}
+
+int sw_role_parse(const char *s)
+{
+    if (strcmp(s, "viewer") == 0)
+        return SW_ROLE_VIEWER;
+    if (strcmp(s, "operator") == 0)
+        return SW_ROLE_OPERATOR;
+    return -1;
+}
+
+static int hex_decode32(const char *s, uint8_t out[32])
+{
+    if (strlen(s) != 64)
+        return -1;
+    for (int i = 0; i < 32; i++) {
+        unsigned v = 0;
+        for (int j = 0; j < 2; j++) {
+            char c = s[2 * i + j];
+            v <<= 4;
+            if (c >= '0' && c <= '9')
+                v |= (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                v |= (unsigned)(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F')
+                v |= (unsigned)(c - 'A' + 10);
+            else
+                return -1;
+        }
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+sw_viewers_t *sw_viewers_load(const char *path, char *errstr,
+                              size_t errstr_size)
+{
+    if (sodium_init() < 0) {
+        snprintf(errstr, errstr_size, "libsodium could not be initialised");
+        return NULL;
+    }
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    sw_viewers_t *vs = calloc(1, sizeof(*vs));
+    char line[4096];
+    int lineno = 0;
+    const char *why = NULL;
+    while (vs && fgets(line, sizeof(line), f)) {
+        lineno++;
+        if (strchr(line, '\n') == NULL && !feof(f)) {
+            why = "line longer than 4095 bytes";
+            break;
+        }
+        char *save = NULL;
+        char *hash = strtok_r(line, " \t\r\n", &save);
+        if (hash == NULL || hash[0] == '#')
+            continue;
+        char *name = strtok_r(NULL, " \t\r\n", &save);
+        char *role = strtok_r(NULL, " \t\r\n", &save);
+        char *secs = strtok_r(NULL, " \t\r\n", &save);
+        char *extra = strtok_r(NULL, " \t\r\n", &save);
+        if (name == NULL || role == NULL || secs == NULL ||
+            (extra && extra[0] != '#')) {
+            why = "expected four fields: TOKEN-SHA256 NAME ROLE SECTIONS";
+            break;
+        }
+        sw_viewer_t v = {0};
+        if (hex_decode32(hash, v.hash)) {
+            why = "not a token hash (accepted: 64 hex digits, the SHA-256 "
+                  "of the token, as printed by 'surgewatch keygen "
+                  "--web-token')";
+            break;
+        }
+        if (!name_ok(name)) {
+            why = "bad name (accepted: 1..64 of [A-Za-z0-9._@-])";
+            break;
+        }
+        int r = sw_role_parse(role);
+        if (r < 0) {
+            why = "unknown role (accepted: viewer, operator)";
+            break;
+        }
+        v.role = (sw_role_t)r;
+        for (size_t i = 0; i < vs->n && !why; i++) {
+            if (memcmp(vs->v[i].hash, v.hash, 32) == 0)
+                why = "this token hash is listed twice";
+            else if (strcmp(vs->v[i].acl.name, name) == 0)
+                why = "this name is used twice";
+        }
+        if (why)
+            break;
+        snprintf(v.acl.name, sizeof(v.acl.name), "%s", name);
+        if (parse_sections(&v.acl, secs, &why)) {
+            entry_free(&v.acl);
+            break;
+        }
+        sw_viewer_t *nv = realloc(vs->v, (vs->n + 1) * sizeof(*nv));
+        if (nv == NULL) {
+            entry_free(&v.acl);
+            why = "out of memory";
+            break;
+        }
+        vs->v = nv;
+        vs->v[vs->n++] = v;
+    }
+    int rerr = ferror(f);
+    fclose(f);
+    if (vs == NULL) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    if (why || rerr) {
+        snprintf(errstr, errstr_size, "%s:%d: %s", path, lineno,
+                 why ? why : "read error");
+        sw_viewers_free(&vs);
+        return NULL;
+    }
+    return vs;
+}
+
+void sw_token_hash(const char *token, size_t len, uint8_t out[32])
+{
+    crypto_hash_sha256(out, (const unsigned char *)token, len);
+}
+
+const sw_viewer_t *sw_viewers_find_token(const sw_viewers_t *self,
+                                         const char *token, size_t len)
+{
+    if (self == NULL)
+        return NULL;
+    uint8_t h[32];
+    sw_token_hash(token, len, h);
+    const sw_viewer_t *found = NULL;
+    for (size_t i = 0; i < self->n; i++)
+        if (sodium_memcmp(self->v[i].hash, h, 32) == 0)
+            found = &self->v[i];
+    return found;
+}
+
+const sw_viewer_t *sw_viewers_find_name(const sw_viewers_t *self,
+                                        const char *name)
+{
+    for (size_t i = 0; self && i < self->n; i++)
+        if (strcmp(self->v[i].acl.name, name) == 0)
+            return &self->v[i];
+    return NULL;
+}
+
+int sw_token_new(char out[SW_TOKEN_LEN + 1], char hex[65])
+{
+    if (sodium_init() < 0)
+        return -1;
+    uint8_t raw[32], h[32];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2base64(out, SW_TOKEN_LEN + 1, raw, sizeof(raw),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sw_token_hash(out, SW_TOKEN_LEN, h);
+    sodium_bin2hex(hex, 65, h, sizeof(h));
     return 0;
 }

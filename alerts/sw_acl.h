@@ -65,6 +65,58 @@ void sw_acl_map_prefix(const sw_acl_entry_t *e, const char *prefix, size_t len,
                        void (*fn)(void *opaque, const char *p, size_t len),
                        void *opaque);
 
+/*
+ * The web view's viewers (docs/web.md): a file of lines
+ *
+ *   # sha256 of the token (64 hex)  name      role      sections
+ *   9f86d0...0f00a08                wall-hq   viewer    *
+ *
+ * role: viewer (sees) or operator (also previews threshold changes). The
+ * tokens themselves are not stored, only their SHA-256.
+ */
+#define SW_TOKEN_LEN 43 /* 32 random bytes, base64url without padding */
+
+typedef enum { SW_ROLE_VIEWER, SW_ROLE_OPERATOR } sw_role_t;
+
+typedef struct sw_viewer {
+    uint8_t hash[32];
+    sw_role_t role;
+    sw_acl_entry_t acl; /* name, all, sections (key unused) */
+} sw_viewer_t;
+
+typedef struct sw_viewers {
+    sw_viewer_t *v;
+    size_t n;
+} sw_viewers_t;
+
+/* Reads a viewers file. Returns NULL with errstr set to "FILE:LINE: what
+ * is wrong (accepted: ...)" on the first bad line (a malformed hash, an
+ * unknown role, a name or hash used twice, a bad section id), or when the
+ * file cannot be read. */
+sw_viewers_t *sw_viewers_load(const char *path, char *errstr,
+                              size_t errstr_size);
+void sw_viewers_free(sw_viewers_t **self_p);
+
+/* The viewer whose token this is (compared in constant time), or NULL. */
+const sw_viewer_t *sw_viewers_find_token(const sw_viewers_t *self,
+                                         const char *token, size_t len);
+
+/* The viewer of a name, or NULL. */
+const sw_viewer_t *sw_viewers_find_name(const sw_viewers_t *self,
+                                        const char *name);
+
+/* A new random token (SW_TOKEN_LEN characters and a NUL into out) and the
+ * lowercase hex of its SHA-256 (65 bytes into hex). Returns 0, or -1 when
+ * libsodium cannot be initialised. */
+int sw_token_new(char out[SW_TOKEN_LEN + 1], char hex[65]);
+
+/* The SHA-256 of a token. */
+void sw_token_hash(const char *token, size_t len, uint8_t out[32]);
+
+/* "viewer" / "operator"; sw_role_parse returns the role or -1. */
+const char *sw_role_name(sw_role_t role);
+int sw_role_parse(const char *s);
+
 /* Reads a key file (the certificate format: lines 'public-key = "..."'
  * and 'secret-key = "..."'). public_z85 and secret_z85 get 41 bytes each;
  * need_secret: fail when there is no secret key. Returns 0, or -1 with

@@ -437,9 +437,7 @@ size_t sw_alert_topic(const char *section, char *buf)
     return n < 0 ? 0 : (size_t)n;
 }
 
-/* s as a JSON string (quotes included) at buf; returns the length, or 0
- * when it does not fit. */
-static size_t json_str(const char *s, char *buf, size_t cap)
+size_t sw_json_str(const char *s, char *buf, size_t cap)
 {
     size_t o = 0;
     if (cap < 3)
@@ -479,7 +477,7 @@ size_t sw_wire_alert_to_json(const sw_wire_alert_t *w, char *buf, size_t cap)
     if (k < 0 || (size_t)k >= cap - n)
         return 0;
     n += (size_t)k;
-    size_t q = json_str(w->acked_by, buf + n, cap - n);
+    size_t q = sw_json_str(w->acked_by, buf + n, cap - n);
     if (q == 0)
         return 0;
     n += q;
@@ -488,7 +486,7 @@ size_t sw_wire_alert_to_json(const sw_wire_alert_t *w, char *buf, size_t cap)
     if (k < 0 || (size_t)k >= cap - n)
         return 0;
     n += (size_t)k;
-    q = json_str(w->ack_note, buf + n, cap - n);
+    q = sw_json_str(w->ack_note, buf + n, cap - n);
     if (q == 0 || n + q + 2 > cap)
         return 0;
     n += q;

@@ -56,6 +56,10 @@ int sw_alert_unpack_obj(const msgpack_object *o, sw_wire_alert_t *w,
 int sw_alert_unpack(const char *buf, size_t len, sw_wire_alert_t *w,
                     char *errstr, size_t errstr_size);
 
+/* s as a JSON string (quotes included) at buf, NUL-terminated; returns
+ * the length, or 0 when it does not fit in cap. */
+size_t sw_json_str(const char *s, char *buf, size_t cap);
+
 /* Small msgpack helpers shared by the hub and the subscriber. */
 /* Packs a NUL-terminated string as a msgpack str. */
 void sw_mp_pack_cstr(msgpack_packer *pk, const char *s);

@@ -76,7 +76,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     return reply(conn, MHD_HTTP_NOT_FOUND, text, nf, sizeof(nf) - 1);
 }
 
-sw_http_t *sw_http_start(const char *listen, char *errstr, size_t errstr_size)
+int sw_http_parse_listen(const char *listen, struct sockaddr_in *out,
+                         char *errstr, size_t errstr_size)
 {
     const char *colon = listen ? strrchr(listen, ':') : NULL;
     char host[64];
@@ -89,7 +90,7 @@ sw_http_t *sw_http_start(const char *listen, char *errstr, size_t errstr_size)
                  "bad listen address '%s' (accepted: HOST:PORT, HOST an "
                  "IPv4 address or *, PORT 0..65535)",
                  listen ? listen : "");
-        return NULL;
+        return -1;
     }
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = '\0';
@@ -103,8 +104,17 @@ sw_http_t *sw_http_start(const char *listen, char *errstr, size_t errstr_size)
                  "bad listen address '%s': '%s' is not an IPv4 address "
                  "(accepted: HOST:PORT, HOST an IPv4 address or *)",
                  listen, host);
-        return NULL;
+        return -1;
     }
+    *out = sa;
+    return 0;
+}
+
+sw_http_t *sw_http_start(const char *listen, char *errstr, size_t errstr_size)
+{
+    struct sockaddr_in sa;
+    if (sw_http_parse_listen(listen, &sa, errstr, errstr_size))
+        return NULL;
     sw_http_t *h = calloc(1, sizeof(*h));
     if (h == NULL) {
         snprintf(errstr, errstr_size, "out of memory");
@@ -126,7 +136,7 @@ sw_http_t *sw_http_start(const char *listen, char *errstr, size_t errstr_size)
     }
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-    h->port = info ? info->port : (int)port;
+    h->port = info ? info->port : (int)ntohs(sa.sin_port);
     return h;
 }
 

@@ -10,6 +10,7 @@
 #ifndef SW_HTTP_H
 #define SW_HTTP_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 
 typedef struct sw_http sw_http_t;
@@ -18,6 +19,11 @@ typedef struct sw_http sw_http_t;
  * PORT 0 picks a free port). Returns NULL with errstr set when the address
  * is malformed (and what is accepted) or cannot be bound. */
 sw_http_t *sw_http_start(const char *listen, char *errstr, size_t errstr_size);
+
+/* Parses "HOST:PORT" as sw_http_start does. Returns 0, or -1 with errstr
+ * saying what is wrong and what is accepted. */
+int sw_http_parse_listen(const char *listen, struct sockaddr_in *out,
+                         char *errstr, size_t errstr_size);
 
 /* The port actually bound. */
 int sw_http_port(const sw_http_t *self);

@@ -472,6 +472,54 @@ static void eval(const sw_detector_params_t *p, const uint32_t *counts,
     out->alarm = out->score >= out->threshold && out->observed >= p->min_count;
 }
 
+/* ------------------------------------------------------- alarm bound */
+
+/* Does p alarm on x[0 .. lb) with x[lb-1] = c? */
+static int alarms_with(const sw_detector_params_t *p, uint32_t *x, size_t lb,
+                       uint32_t c)
+{
+    sw_detector_result_t r;
+    x[lb - 1] = c;
+    memset(&r, 0, sizeof(r));
+    eval(p, x, lb, &r);
+    return r.evaluable && r.alarm;
+}
+
+int sw_detector_bound(const sw_detector_params_t *p, const uint32_t *counts,
+                      size_t n, double *bound)
+{
+    /* the search space: 2^31 keeps every sum of a window exact in a double
+     * and far from any count a section can have */
+    const uint32_t top = UINT32_C(0x7fffffff);
+    uint32_t x[SW_DETECTOR_MAX_LOOKBACK];
+    size_t lb = sw_detector_lookback(p);
+    if (p == NULL || counts == NULL || bound == NULL || n < lb)
+        return 1;
+    memcpy(x, counts + (n - lb), lb * sizeof(*x));
+    if (alarms_with(p, x, lb, 0)) {
+        *bound = 0.0;
+        return 0;
+    }
+    /* alarm(lo) is false, alarm(hi) is true: find hi by doubling, which
+     * costs little when the bound is small, as it nearly always is */
+    uint32_t lo = 0, hi = 1;
+    while (!alarms_with(p, x, lb, hi)) {
+        if (hi == top)
+            return 1;
+        lo = hi;
+        hi = hi > top / 2 ? top : hi * 2;
+    }
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (alarms_with(p, x, lb, mid))
+            hi = mid;
+        else
+            lo = mid;
+    }
+    *bound = (double)hi;
+    return 0;
+}
+
 /* ------------------------------------------------------ normal quantile */
 
 /*

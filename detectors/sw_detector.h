@@ -114,6 +114,19 @@ void sw_detector_eval_valid(const sw_detector_params_t *p,
                             const uint32_t *counts, size_t n,
                             sw_detector_result_t *out);
 
+/* The alarm bound of the last bucket: the smallest count c such that p,
+ * evaluated on counts[0..n) with counts[n-1] replaced by c (the others
+ * held), alarms. Every detector's score, and the observed count that
+ * min_count compares, is non-decreasing in the last count, so the answer
+ * is found by search over 0 <= c < 2^31 (an exponential search from 1,
+ * then bisection: about 2 log2(c) evaluations). p must be valid, as for
+ * sw_detector_eval_valid(). Returns 0 with *bound set, or 1 when there is
+ * none (the series is not evaluable, or no count below 2^31 alarms);
+ * *bound is then untouched. Never allocates: the last lookback counts are
+ * copied to the stack. */
+int sw_detector_bound(const sw_detector_params_t *p, const uint32_t *counts,
+                      size_t n, double *bound);
+
 /* The upper quantile z with P(Z > z) = alpha for a standard normal Z, for
  * 0 < alpha < 1 (alpha 0.001 gives 3.0902). Absolute error below 1e-9. */
 double sw_norm_upper_quantile(double alpha);

@@ -9,6 +9,7 @@
  * replays after late events. Nothing is allocated per event.
  */
 #include "sw_engine.h"
+#include "sw_profile_eval.h"
 #include "sw_time.h"
 
 #include <math.h>
@@ -108,6 +109,9 @@ struct sw_engine {
     } * replay;
     size_t nreplay, replay_cap;
     int replaying;
+    /* on_bucket while replaying: the buckets outside [from, to] were
+     * reported with figures the replay does not change */
+    int64_t report_from, report_to;
     sw_detector_result_t last_r[NKIND]; /* of the last evaluation */
     uint32_t scratch[SW_DETECTOR_MAX_LOOKBACK];
     sw_engine_stats_t stats;
@@ -375,6 +379,8 @@ sw_engine_t *sw_engine_new(const sw_engine_conf_t *conf,
         return NULL;
     }
     e->conf = *conf;
+    e->report_from = INT64_MIN;
+    e->report_to = INT64_MAX;
     if (e->conf.dedup_capacity < 1024)
         e->conf.dedup_capacity = 1024;
     e->B = conf->bucket_ms;
@@ -689,6 +695,25 @@ static void snapshot(const sw_engine_t *e, wkey_t *k, int64_t b)
     memcpy(&k->snap[(size_t)slot * NKIND], k->sm, sizeof(k->sm));
 }
 
+/* Tells on_bucket about section bucket b of k, whose detectors just gave
+ * r[] (for the enabled ones) on the n counts in e->scratch. */
+static void report_bucket(sw_engine_t *e, const wkey_t *k, int64_t b,
+                          const sw_detector_result_t *r, size_t n)
+{
+    sw_bucket_eval_t ev;
+    sw_bucket_figures(k->profile, r, e->scratch, n, &ev);
+    sw_bucket_t out;
+    out.section = k->section;
+    out.section_len = k->section_len;
+    out.partition = k->partition;
+    out.start_ms = b * e->B;
+    out.count = e->scratch[n - 1];
+    out.expected = ev.expected;
+    out.bound = ev.bound;
+    out.alarm = ev.alarm;
+    e->conf.on_bucket(e->conf.opaque, &out);
+}
+
 /* Evaluates every detector of k on closed bucket b. */
 static void eval_bucket(sw_engine_t *e, wkey_t *k, int64_t b, int64_t at)
 {
@@ -699,15 +724,19 @@ static void eval_bucket(sw_engine_t *e, wkey_t *k, int64_t b, int64_t at)
     size_t n = (size_t)(b - lo + 1);
     for (size_t i = 0; i < n; i++)
         e->scratch[i] = k->ring[(uint64_t)(lo + (int64_t)i) & (e->R - 1)];
+    sw_detector_result_t rs[NKIND];
     for (int kind = 0; kind < NKIND; kind++) {
         if (!k->profile->enabled[kind])
             continue;
-        sw_detector_result_t r;
-        sw_detector_eval_valid(&k->profile->params[kind], e->scratch, n, &r);
+        sw_detector_result_t *r = &rs[kind];
+        sw_detector_eval_valid(&k->profile->params[kind], e->scratch, n, r);
         e->stats.evaluations++;
-        e->last_r[kind] = r;
-        sm_step(e, k, kind, b, &r, at);
+        e->last_r[kind] = *r;
+        sm_step(e, k, kind, b, r, at);
     }
+    if (e->conf.on_bucket && k->type < 0 && b >= e->report_from &&
+        b <= e->report_to)
+        report_bucket(e, k, b, rs, n);
     snapshot(e, k, b);
 }
 
@@ -832,8 +861,11 @@ static uint64_t event_hash(const sw_event_t *ev)
 {
     uint64_t src = (uint64_t)(unsigned char)ev->src[0] |
                    ((uint64_t)(unsigned char)ev->src[1] << 8);
-    uint64_t h = mix(hash_bytes(UINT64_C(0xcbf29ce484222325) ^ (src << 48),
-                                ev->id, ev->id_len));
+    /* the source is mixed before the id is hashed onto it: xored into the
+     * seed unmixed, its two bytes cancelled id bytes at the same bits,
+     * and ("HR", "s-125") was a duplicate of ("HU", "s-122") */
+    uint64_t h = mix(hash_bytes(mix(UINT64_C(0xcbf29ce484222325) ^ src), ev->id,
+                                ev->id_len));
     return h ? h : 1;
 }
 
@@ -1265,8 +1297,14 @@ static void replay_key(sw_engine_t *e, wkey_t *k)
     memset(e->last_r, 0, sizeof(e->last_r));
     e->nreplay = 0;
     e->replaying = 1;
+    /* a bucket's figures are a function of the counts of its lookback:
+     * only those of d and of the buckets whose lookback reaches d change */
+    e->report_from = d;
+    e->report_to = d + (int64_t)k->lookback - 1;
     for (int64_t b = bs + 1; b <= p->closed; b++)
         eval_bucket(e, k, b, p->wm);
+    e->report_from = INT64_MIN;
+    e->report_to = INT64_MAX;
     e->replaying = 0;
     if (p->closed + 1 > k->next_eval)
         k->next_eval = p->closed + 1;

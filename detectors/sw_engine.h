@@ -110,6 +110,32 @@ typedef void(sw_alert_fn)(void *opaque, const sw_alert_t *alert);
  * section (len bytes, not NUL-terminated) is borrowed. */
 typedef void(sw_section_fn)(void *opaque, const char *section, size_t len);
 
+/* One evaluated bucket of a section (its total; never a (section, type)
+ * key), for drawing the series. */
+typedef struct sw_bucket {
+    const char *section; /* borrowed, section_len bytes, NUL-terminated */
+    size_t section_len;
+    int32_t partition;
+    int64_t start_ms; /* the bucket's start, ms since the epoch */
+    uint32_t count;
+    double expected; /* what the first evaluable per-bucket baseline
+                      * (ears_c1, ears_c2, ears_c3, cusum, ewma, in that
+                      * order, among those the section runs) expects
+                      * there; NAN: none */
+    double bound;    /* the smallest count of this bucket at which some
+                      * detector of the section alarms, the other buckets
+                      * held (sw_detector_bound); NAN: none would */
+    int alarm;       /* 1: some detector alarmed on it */
+} sw_bucket_t;
+
+/* Called for every evaluation of a section's bucket, in bucket order per
+ * key: once when it closes, and again, with the new figures, after late
+ * events change it or an earlier bucket within its detectors' lookback
+ * (the later call supersedes the earlier). Stretches where the section has
+ * had no event for longer than its detectors look back are not evaluated,
+ * so not reported either. The bucket is borrowed. */
+typedef void(sw_bucket_fn)(void *opaque, const sw_bucket_t *bucket);
+
 typedef struct sw_engine_conf {
     int64_t bucket_ms;        /* 60 000 .. 86 400 000, divides a day */
     int64_t lateness_ms;      /* 0 .. 7 days (default 24 h) */
@@ -125,6 +151,10 @@ typedef struct sw_engine_conf {
     size_t dedup_capacity;    /* per partition (default 1 << 20) */
     sw_alert_fn *on_alert;
     sw_section_fn *on_section; /* may be NULL */
+    sw_bucket_fn *on_bucket;   /* may be NULL; when set, every section
+                                * bucket also costs a search for its bound
+                                * (about 2 log2(bound) evaluations per
+                                * detector) */
     void *opaque;
 } sw_engine_conf_t;
 

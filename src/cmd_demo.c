@@ -28,12 +28,14 @@
  * publish (msgpack, as `surgewatch backtest -f msgpack` reads them);
  * --print-config prints the detection settings the worker gets.
  */
+#include "sw_acl.h"
 #include "sw_alert_wire.h"
 #include "sw_cmd.h"
 #include "sw_cmd_settings.h"
 #include "sw_config.h"
 #include "sw_demo_scenario.h"
 #include "sw_event.h"
+#include "sw_http.h"
 #include "sw_log.h"
 #include "sw_producer.h"
 #include "sw_time.h"
@@ -119,6 +121,13 @@ static const char help[] =
     "                           summary line on standard error at the end\n"
     "      --no-color           no colours (also when NO_COLOR is set or\n"
     "                           TERM=dumb)\n"
+    "      --web HOST:PORT      also serve the hub's web view (the\n"
+    "                           situational picture, docs/web.md) there;\n"
+    "                           PORT 0 picks a free one; the address is\n"
+    "                           printed\n"
+    "      --web-viewers FILE   the web view's viewers file (tokens from\n"
+    "                           'surgewatch keygen --web-token'); without\n"
+    "                           it the web view has no access control\n"
     "      --keep-temp          keep the temporary directory (the config\n"
     "                           file and every component's log) and print\n"
     "                           where it is\n"
@@ -247,6 +256,9 @@ typedef struct demo {
     double speed;
     uint64_t seed;
     int json, color, keep;
+    char web[128]; /* --web as given, or "" */
+    char web_viewers[PATH_MAX];
+    char web_url[160]; /* http://HOST:PORT/ once known */
 
     /* where things are */
     char exe[PATH_MAX], redis_bin[PATH_MAX], tmp[256], config[320];
@@ -905,9 +917,40 @@ static int start_hub(demo_t *d)
     snprintf(redis, sizeof(redis), "redis://127.0.0.1:%d", d->redis_port);
     snprintf(pub, sizeof(pub), "tcp://127.0.0.1:%d", d->pub_port);
     snprintf(replay, sizeof(replay), "tcp://127.0.0.1:%d", d->replay_port);
-    char *argv[] = {"surgewatch", "hub",      "-r",      redis, "--pub",
-                    pub,          "--replay", replay,    "-m",  "off",
-                    "--name",     "demo-hub", "--start", "1",   NULL};
+    char *argv[20] = {"surgewatch", "hub",      "-r",      redis, "--pub",
+                      pub,          "--replay", replay,    "-m",  "off",
+                      "--name",     "demo-hub", "--start", "1",   NULL};
+    char web[160];
+    if (d->web[0]) {
+        /* a fixed port for the children: the first hub's if it restarts */
+        if (d->web_url[0] == '\0') {
+            const char *colon = strrchr(d->web, ':');
+            int port = atoi(colon + 1);
+            if (port == 0)
+                port = free_port();
+            if (port <= 0) {
+                say(d, "no free loopback port for the web view");
+                return -1;
+            }
+            snprintf(d->web_url, sizeof(d->web_url), "http://%.*s:%d/",
+                     (int)(colon - d->web), d->web, port);
+            if (strncmp(d->web, "*:", 2) == 0)
+                snprintf(d->web_url, sizeof(d->web_url), "http://127.0.0.1:%d/",
+                         port);
+        }
+        const char *colon = strrchr(d->web, ':');
+        const char *port = strrchr(d->web_url, ':') + 1;
+        snprintf(web, sizeof(web), "%.*s:%.*s", (int)(colon - d->web), d->web,
+                 (int)strcspn(port, "/"), port);
+        int i = 14;
+        argv[i++] = "--web";
+        argv[i++] = web;
+        if (d->web_viewers[0]) {
+            argv[i++] = "--web-viewers";
+            argv[i++] = d->web_viewers;
+        }
+        argv[i] = NULL;
+    }
     return spawn(d, C_HUB, d->exe, argv, -1);
 }
 
@@ -1371,6 +1414,10 @@ static void draw(demo_t *d, int force)
     }
     for (; shown < room; shown++)
         eol(&b);
+    if (d->web_url[0]) {
+        sb_add(&b, "web view: %s", d->web_url);
+        eol(&b);
+    }
     sb_add(&b, "%s\033[K\033[J",
            d->phase == P_DONE ? "everything the demo started has stopped"
                               : "Ctrl-C stops the demo and everything it "
@@ -1816,6 +1863,8 @@ int sw_cmd_demo(int argc, char **argv)
         O_TRUTH,
         O_DUMP,
         O_PRINT_CONFIG,
+        O_WEB,
+        O_WEB_VIEWERS,
     };
     static const struct option longopts[] = {
         {"from", required_argument, NULL, O_FROM},
@@ -1827,6 +1876,8 @@ int sw_cmd_demo(int argc, char **argv)
         {"no-color", no_argument, NULL, O_NO_COLOR},
         {"no-colour", no_argument, NULL, O_NO_COLOR},
         {"keep-temp", no_argument, NULL, O_KEEP},
+        {"web", required_argument, NULL, O_WEB},
+        {"web-viewers", required_argument, NULL, O_WEB_VIEWERS},
         {"truth", no_argument, NULL, O_TRUTH},
         {"dump-events", no_argument, NULL, O_DUMP},
         {"print-config", no_argument, NULL, O_PRINT_CONFIG},
@@ -1894,6 +1945,30 @@ int sw_cmd_demo(int argc, char **argv)
         case O_KEEP:
             d->keep = 1;
             break;
+        case O_WEB: {
+            struct sockaddr_in sa;
+            char e[300];
+            if (strlen(optarg) >= sizeof(d->web) ||
+                sw_http_parse_listen(optarg, &sa, e, sizeof(e))) {
+                fprintf(stderr, "surgewatch demo: --web: %s\n",
+                        strlen(optarg) >= sizeof(d->web) ? "too long" : e);
+                return SW_EXIT_USAGE;
+            }
+            snprintf(d->web, sizeof(d->web), "%s", optarg);
+            break;
+        }
+        case O_WEB_VIEWERS: {
+            char e[PATH_MAX + 300];
+            sw_viewers_t *vs = sw_viewers_load(optarg, e, sizeof(e));
+            if (vs == NULL || realpath(optarg, d->web_viewers) == NULL) {
+                fprintf(stderr, "surgewatch demo: --web-viewers: %s\n",
+                        vs ? strerror(errno) : e);
+                sw_viewers_free(&vs);
+                return SW_EXIT_USAGE;
+            }
+            sw_viewers_free(&vs);
+            break;
+        }
         case O_TRUTH:
             truth = 1;
             break;
@@ -2030,6 +2105,8 @@ int sw_cmd_demo(int argc, char **argv)
         status = interrupts ? SW_EXIT_INTERRUPTED : SW_EXIT_UNAVAILABLE;
         goto out;
     }
+    if (d->web_url[0] && !d->view_on)
+        say(d, "web view at %s", d->web_url);
     if (run_replay(d) || d->drain_late)
         status = SW_EXIT_REJECTED;
     else if (interrupts)

@@ -13,6 +13,7 @@
  *   replay   answers status / range / snapshot requests on the ROUTER
  *            socket from Redis, filtered the same way.
  */
+#include "hub_web.h"
 #include "sw_acl.h"
 #include "sw_alert_wire.h"
 #include "sw_cmd.h"
@@ -90,6 +91,18 @@ static const char help[] =
     "                           SURGEWATCH_HUB_AUTHORIZED_KEYS); required\n"
     "                           with --curve-key; reread on SIGHUP\n"
     "\n"
+    "Web view (docs/web.md):\n"
+    "      --web HOST:PORT      serve the situational picture (a page and\n"
+    "                           its JSON/server-sent-events API) there;\n"
+    "                           'off' to disable ([hub] web, env\n"
+    "                           SURGEWATCH_HUB_WEB; default off)\n"
+    "      --web-viewers FILE   who may look: token hash, name, role and\n"
+    "                           sections per line (from 'surgewatch keygen\n"
+    "                           --web-token'); without it everybody sees\n"
+    "                           everything ([hub] web_viewers, env\n"
+    "                           SURGEWATCH_HUB_WEB_VIEWERS); reread on\n"
+    "                           SIGHUP\n"
+    "\n"
     "Redis:\n" SW_REDIS_OPTIONS_HELP "\n"
     "Operations:\n"
     "  -c, --config FILE        config file with [hub] and [redis]\n"
@@ -126,6 +139,8 @@ enum {
     S_CURVE_KEY,
     S_AUTH_KEYS,
     S_METRICS,
+    S_WEB,
+    S_WEB_VIEWERS,
     S_LOG_LEVEL,
     S_REDIS_URL,
     S_REDIS_PREFIX,
@@ -149,6 +164,9 @@ static const sw_opt_spec_t spec[S__COUNT] = {
                      "--authorized-keys", ""},
     [S_METRICS] = {"hub", "metrics", "SURGEWATCH_HUB_METRICS", "--metrics",
                    "127.0.0.1:9465"},
+    [S_WEB] = {"hub", "web", "SURGEWATCH_HUB_WEB", "--web", "off"},
+    [S_WEB_VIEWERS] = {"hub", "web_viewers", "SURGEWATCH_HUB_WEB_VIEWERS",
+                       "--web-viewers", ""},
     [S_LOG_LEVEL] = {"hub", "log_level", "SURGEWATCH_LOG_LEVEL", "--log-level",
                      "info"},
     SW_REDIS_OPT_SPECS,
@@ -263,6 +281,7 @@ typedef struct hub {
     sw_acl_t *acl;
     char k_stream[128], k_seq[128], k_active[128], k_last[128], k_resume[256];
     sw_http_t *http;
+    hub_web_t *web; /* NULL: --web off */
     pthread_t reader_t, replay_t;
     int reader_started, replay_started;
 
@@ -426,6 +445,7 @@ static void *reader_main(void *arg)
                 else
                     next = latest + 1;
                 saved = next - 1;
+                hub_web_set_start(h->web, next);
                 SW_INFO(MOD,
                         "reading the alert log key=%s from seq=%" PRIu64
                         " (%s) latest=%" PRIu64,
@@ -528,6 +548,7 @@ static void *reader_main(void *arg)
                     zmq_send(out, sb.data, sb.size, ZMQ_SNDMORE) < 0 ||
                     zmq_send(out, &seq, sizeof(seq), 0) < 0)
                     break; /* stopping (the context was shut down) */
+                hub_web_alert(h->web, &w);
                 next = seq + 1;
             }
             if (next - 1 > atomic_load(&h->m_log_seq))
@@ -1396,6 +1417,29 @@ static void publish_metrics(hub_t *h, int64_t now)
       atomic_load(&h->redis_up));
     M("redis_errors_total", "counter", "Redis failures of the reader.",
       "%" PRIu64, atomic_load(&h->m_redis_errors));
+    if (h->web) {
+        hub_web_stats_t ws;
+        hub_web_stats(h->web, &ws);
+        M("web_requests_total", "counter", "Web view requests.", "%" PRIu64,
+          ws.requests);
+        M("web_denied_total", "counter",
+          "Web requests refused (no valid token, section not visible).",
+          "%" PRIu64, ws.denied);
+        M("web_bad_requests_total", "counter",
+          "Web requests refused as malformed (400, 404, 405).", "%" PRIu64,
+          ws.bad_requests);
+        M("web_streams", "gauge", "Event streams open.", "%" PRIu64,
+          ws.streams_open);
+        M("web_streams_total", "counter", "Event streams opened.", "%" PRIu64,
+          ws.streams_total);
+        M("web_streamed_alerts_total", "counter",
+          "Alerts sent on event streams.", "%" PRIu64, ws.streamed_alerts);
+        M("web_catchup_reads_total", "counter",
+          "Reads of the Redis log for streams behind the hub's memory.",
+          "%" PRIu64, ws.catchup_reads);
+        M("web_redis_errors_total", "counter",
+          "Redis failures of the web view.", "%" PRIu64, ws.redis_errors);
+    }
     M("uptime_seconds", "gauge", "Seconds since start.", "%.3f",
       (double)(now - h->started_ms) / 1000.0);
 #undef M
@@ -1506,6 +1550,8 @@ int sw_cmd_hub(int argc, char **argv)
         O_CURVE_KEY,
         O_AUTH_KEYS,
         O_LOG_LEVEL,
+        O_WEB,
+        O_WEB_VIEWERS,
         O_REDIS_PREFIX,
         O_REDIS_TIMEOUT,
         O_CHECK
@@ -1525,6 +1571,8 @@ int sw_cmd_hub(int argc, char **argv)
         {"redis-timeout", required_argument, NULL, O_REDIS_TIMEOUT},
         {"metrics", required_argument, NULL, 'm'},
         {"log-level", required_argument, NULL, O_LOG_LEVEL},
+        {"web", required_argument, NULL, O_WEB},
+        {"web-viewers", required_argument, NULL, O_WEB_VIEWERS},
         {"check-config", no_argument, NULL, O_CHECK},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -1543,6 +1591,8 @@ int sw_cmd_hub(int argc, char **argv)
         {O_REDIS_TIMEOUT, S_REDIS_TIMEOUT},
         {'m', S_METRICS},
         {O_LOG_LEVEL, S_LOG_LEVEL},
+        {O_WEB, S_WEB},
+        {O_WEB_VIEWERS, S_WEB_VIEWERS},
     };
     const char *flags[S__COUNT] = {0};
     const char *config_path = NULL;
@@ -1612,6 +1662,19 @@ int sw_cmd_hub(int argc, char **argv)
             return SW_EXIT_USAGE;
         }
     }
+    if (h->c.s[S_WEB_VIEWERS].value[0]) {
+        sw_viewers_t *vs =
+            sw_viewers_load(h->c.s[S_WEB_VIEWERS].value, err, sizeof(err));
+        if (vs == NULL) {
+            sw_opt_bad("hub", &spec[S_WEB_VIEWERS], &h->c.s[S_WEB_VIEWERS],
+                       err);
+            sw_acl_free(&h->acl);
+            return SW_EXIT_USAGE;
+        }
+        if (check_only)
+            printf("web viewers: %zu\n", vs->n);
+        sw_viewers_free(&vs);
+    }
     if (check_only) {
         sw_opts_print(spec, h->c.s, S__COUNT);
         if (h->curve)
@@ -1653,6 +1716,34 @@ int sw_cmd_hub(int argc, char **argv)
             goto out;
         }
     }
+    if (strcmp(h->c.s[S_WEB].value, "off") != 0) {
+        hub_web_conf_t wc = {
+            .listen = h->c.s[S_WEB].value,
+            .viewers_path = h->c.s[S_WEB_VIEWERS].value,
+            .redis_url = h->c.s[S_REDIS_URL].value,
+            .redis_timeout_ms = h->c.redis_timeout_ms,
+            .prefix = prefix,
+            .hub_name = h->c.name,
+        };
+        h->web = hub_web_start(&wc, err, sizeof(err));
+        if (h->web == NULL) {
+            fprintf(stderr, "surgewatch hub: web (%s): %s\n",
+                    h->c.s[S_WEB].origin, err);
+            status = SW_EXIT_UNAVAILABLE;
+            goto out;
+        }
+        const char *wl = h->c.s[S_WEB].value;
+        int loopback = strncmp(wl, "127.", 4) == 0;
+        SW_INFO(MOD, "web view at http://%.*s:%d/ viewers=%s",
+                (int)(strrchr(wl, ':') - wl), wl, hub_web_port(h->web),
+                h->c.s[S_WEB_VIEWERS].value[0] ? h->c.s[S_WEB_VIEWERS].value
+                                               : "none (no access control)");
+        if (!h->c.s[S_WEB_VIEWERS].value[0] && !loopback)
+            SW_WARN(MOD,
+                    "the web view listens on %s without --web-viewers: "
+                    "anybody who reaches it sees every section",
+                    wl);
+    }
     h->started_ms = sw_clock_now_ms();
     pthread_create(&h->reader_t, NULL, reader_main, h);
     h->reader_started = 1;
@@ -1673,6 +1764,16 @@ int sw_cmd_hub(int argc, char **argv)
     while (!stop_requested) {
         if (reload_requested) {
             reload_requested = 0;
+            if (h->web) {
+                if (hub_web_reload(h->web, err, sizeof(err)))
+                    SW_ERROR(MOD,
+                             "web viewers not reloaded, the old ones "
+                             "stay: %s",
+                             err);
+                else
+                    SW_INFO(MOD, "web viewers reloaded viewers=%zu",
+                            hub_web_viewers(h->web));
+            }
             if (h->curve) {
                 if (load_acl(h, err, sizeof(err)))
                     SW_ERROR(MOD,
@@ -1747,6 +1848,7 @@ out:
     if (h->replay_started)
         pthread_join(h->replay_t, NULL);
     sw_http_stop(&h->http);
+    hub_web_stop(&h->web);
     if (h->pub) {
         zmq_socket_monitor(h->pub, NULL, 0);
         zmq_close(h->pub);

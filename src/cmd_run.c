@@ -41,6 +41,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -56,6 +57,8 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define DLQ_PAYLOAD_MAX 65536
+#define SERIES_MAX 100000 /* buckets waiting for Redis; the oldest go */
+#define SERIES_CHUNK 500  /* buckets per pipelined round trip */
 
 static const char help[] =
     "usage: surgewatch run [OPTIONS]\n"
@@ -88,6 +91,10 @@ static const char help[] =
     "      --log-level LEVEL    error, warn, info or debug ([worker]\n"
     "                           log_level, env SURGEWATCH_LOG_LEVEL;\n"
     "                           default info)\n"
+    "      --series-keep N      buckets of each section kept in Redis for\n"
+    "                           the hub's web view, 0..100000; 0 writes\n"
+    "                           none ([worker] series_keep, env\n"
+    "                           SURGEWATCH_SERIES_KEEP; default 400)\n"
     "      --check-config       check every setting, print them with where\n"
     "                           each came from, and exit\n"
     "  -h, --help               this text\n"
@@ -119,6 +126,7 @@ enum {
     S_CKPT_INTERVAL,
     S_METRICS,
     S_LOG_LEVEL,
+    S_SERIES_KEEP,
     S_REDIS_URL,
     S_REDIS_PREFIX,
     S_REDIS_TIMEOUT,
@@ -140,6 +148,8 @@ static const sw_opt_spec_t spec[S__COUNT] = {
                    "127.0.0.1:9464"},
     [S_LOG_LEVEL] = {"worker", "log_level", "SURGEWATCH_LOG_LEVEL",
                      "--log-level", "info"},
+    [S_SERIES_KEEP] = {"worker", "series_keep", "SURGEWATCH_SERIES_KEEP",
+                       "--series-keep", "400"},
     SW_REDIS_OPT_SPECS,
 };
 
@@ -151,6 +161,7 @@ typedef struct run_conf {
     int64_t ckpt_interval_ms;
     int metrics_off;
     int log_level;
+    uint32_t series_keep; /* 0: no series written */
     int redis_timeout_ms;
 } run_conf_t;
 
@@ -206,6 +217,14 @@ static int resolve_run_conf(run_conf_t *c, const sw_config_t *cfg,
             "debug)");
         return -1;
     }
+    unsigned long long keep;
+    if (sw_parse_uint(c->s[S_SERIES_KEEP].value, 0, 100000, &keep)) {
+        bad(c, S_SERIES_KEEP,
+            "not a whole number in 0..100000 (buckets kept per section; "
+            "0 = no series written)");
+        return -1;
+    }
+    c->series_keep = (uint32_t)keep;
     return sw_opts_redis_check("run", spec, c->s, S_REDIS_URL, S_REDIS_PREFIX,
                                S_REDIS_TIMEOUT, &c->redis_timeout_ms);
 }
@@ -242,7 +261,24 @@ typedef struct metrics {
     uint64_t offset_gaps;
     uint64_t seeks;
     uint64_t th_applied, th_refused, released;
+    uint64_t series_written, series_dropped;
 } metrics_t;
+
+/* A section bucket waiting to be written to PREFIX:series:SECTION. */
+typedef struct series_entry {
+    int64_t start_ms;
+    double expected, bound; /* NAN: none */
+    uint32_t count;
+    uint32_t sec; /* index into worker_t.ssec */
+    uint8_t alarm;
+} series_entry_t;
+
+/* A section the series were written for, found by name through a hash
+ * index. touched: written since the last trim and PUBLISH. */
+typedef struct series_sec {
+    char name[SW_SECTION_MAX + 1];
+    uint8_t touched;
+} series_sec_t;
 
 typedef struct worker {
     run_conf_t conf;
@@ -283,6 +319,19 @@ typedef struct worker {
     sw_alert_t *pending;
     size_t npending, pending_cap;
     int oom;
+
+    /* section buckets not yet in PREFIX:series:*, a ring of up to
+     * SERIES_MAX that grows by doubling; the sections they belong to */
+    series_entry_t *series;
+    size_t series_cap, series_head, series_len;
+    series_sec_t *ssec;
+    size_t nssec, ssec_cap;
+    uint32_t *ssec_idx; /* open addressing: index + 1, 0 empty */
+    size_t ssec_idx_cap;
+    uint32_t ssec_last; /* the section of the last call, or UINT32_MAX */
+    char *spub;         /* the PUBLISH message, reused */
+    size_t spub_cap;
+    int64_t series_warned_ms;
 
     int redis_down;
     int64_t redis_down_since, redis_retry_at;
@@ -365,6 +414,127 @@ static void on_section(void *opaque, const char *section, size_t len)
     memcpy(w->new_sections[w->nnew], section, len);
     w->new_sections[w->nnew][len] = '\0';
     w->nnew++;
+}
+
+/* ------------------------------------------------------------ series */
+
+static uint64_t name_hash(const char *s, size_t len)
+{
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+    return h;
+}
+
+/* Rebuilds the hash index of the series sections with cap slots (a power
+ * of two). 0, or -1 out of memory (the old one stays). */
+static int ssec_reindex(worker_t *w, size_t cap)
+{
+    uint32_t *idx = calloc(cap, sizeof(*idx));
+    if (idx == NULL)
+        return -1;
+    for (size_t i = 0; i < w->nssec; i++) {
+        const char *n = w->ssec[i].name;
+        size_t j = name_hash(n, strlen(n)) & (cap - 1);
+        while (idx[j])
+            j = (j + 1) & (cap - 1);
+        idx[j] = (uint32_t)i + 1;
+    }
+    free(w->ssec_idx);
+    w->ssec_idx = idx;
+    w->ssec_idx_cap = cap;
+    return 0;
+}
+
+/* The index of a section among the series sections, added when new
+ * (the only allocation, once per section). UINT32_MAX: out of memory. */
+static uint32_t ssec_find(worker_t *w, const char *name, size_t len)
+{
+    uint32_t last = w->ssec_last;
+    if (last < w->nssec && strlen(w->ssec[last].name) == len &&
+        memcmp(w->ssec[last].name, name, len) == 0)
+        return last;
+    if (len > SW_SECTION_MAX)
+        return UINT32_MAX;
+    if ((w->nssec + 1) * 2 > w->ssec_idx_cap &&
+        ssec_reindex(w, w->ssec_idx_cap ? w->ssec_idx_cap * 2 : 64))
+        return UINT32_MAX;
+    size_t j = name_hash(name, len) & (w->ssec_idx_cap - 1);
+    for (; w->ssec_idx[j]; j = (j + 1) & (w->ssec_idx_cap - 1)) {
+        uint32_t i = w->ssec_idx[j] - 1;
+        if (strlen(w->ssec[i].name) == len &&
+            memcmp(w->ssec[i].name, name, len) == 0)
+            return w->ssec_last = i;
+    }
+    if (w->nssec == w->ssec_cap) {
+        size_t cap = w->ssec_cap ? w->ssec_cap * 2 : 64;
+        series_sec_t *nv = realloc(w->ssec, cap * sizeof(*nv));
+        if (nv == NULL)
+            return UINT32_MAX;
+        w->ssec = nv;
+        w->ssec_cap = cap;
+    }
+    uint32_t i = (uint32_t)w->nssec++;
+    memcpy(w->ssec[i].name, name, len);
+    w->ssec[i].name[len] = '\0';
+    w->ssec[i].touched = 0;
+    w->ssec_idx[j] = i + 1;
+    return w->ssec_last = i;
+}
+
+/* The ring of waiting buckets has no room: grow it (doubling, up to
+ * SERIES_MAX), else let the oldest go. */
+static void series_make_room(worker_t *w)
+{
+    if (w->series_cap < SERIES_MAX) {
+        size_t cap = w->series_cap ? w->series_cap * 2 : 1024;
+        if (cap > SERIES_MAX)
+            cap = SERIES_MAX;
+        series_entry_t *nv = malloc(cap * sizeof(*nv));
+        if (nv != NULL) {
+            for (size_t i = 0; i < w->series_len; i++)
+                nv[i] = w->series[(w->series_head + i) % w->series_cap];
+            free(w->series);
+            w->series = nv;
+            w->series_cap = cap;
+            w->series_head = 0;
+            return;
+        }
+    }
+    if (w->series_len == 0)
+        return; /* no memory for even one: the caller drops its bucket */
+    /* Redis has been away for a long while: the oldest bucket goes (the
+     * newest tell the hub more) */
+    w->series_head = (w->series_head + 1) % w->series_cap;
+    w->series_len--;
+    w->m.series_dropped++;
+}
+
+/* A section bucket was evaluated (again): queued for the next tick. Only
+ * a new section or a growth of the ring allocates. */
+static void on_bucket(void *opaque, const sw_bucket_t *b)
+{
+    worker_t *w = opaque;
+    uint32_t sec = ssec_find(w, b->section, b->section_len);
+    if (sec == UINT32_MAX) {
+        w->m.series_dropped++;
+        return;
+    }
+    if (w->series_len == w->series_cap)
+        series_make_room(w);
+    if (w->series_len == w->series_cap) {
+        w->m.series_dropped++;
+        return;
+    }
+    series_entry_t *e =
+        &w->series[(w->series_head + w->series_len) % w->series_cap];
+    w->series_len++;
+    e->start_ms = b->start_ms;
+    e->count = b->count;
+    e->expected = b->expected;
+    e->bound = b->bound;
+    e->alarm = (uint8_t)(b->alarm != 0);
+    e->sec = sec;
 }
 
 /* -------------------------------------------------------------- Kafka */
@@ -946,8 +1116,171 @@ static void th_listen(worker_t *w, int64_t now)
         th_sync(w);
 }
 
+/* A figure of a series member: "%.6g", or "-" for none. */
+static const char *series_num(double v, const char *fmt, char *buf, size_t cap)
+{
+    if (isnan(v))
+        return "-";
+    snprintf(buf, cap, fmt, v);
+    return buf;
+}
+
+/* A refused series command (an error reply, e.g. NOPERM from an ACL that
+ * lacks the series keys): logged at most once a minute; detection goes
+ * on. */
+static void series_refused(worker_t *w, const char *what, const char *err)
+{
+    int64_t now = sw_clock_now_ms();
+    if (w->series_warned_ms && now - w->series_warned_ms < 60000)
+        return;
+    w->series_warned_ms = now;
+    SW_WARN(MOD,
+            "series write refused command=%s error=\"%s\" dropped_so_far=%llu "
+            "(the hub's web view misses these buckets; detection goes on)",
+            what, err, (unsigned long long)w->m.series_dropped);
+}
+
+/* Reads n pipelined replies. Returns the number of error replies among
+ * them (the last one's text in err), or -1 when the connection failed
+ * (handled: redis_failed). ok[i], when ok is not NULL, tells which
+ * succeeded. */
+static int series_replies(worker_t *w, redisContext *c, size_t n, uint8_t *ok,
+                          char *err, size_t errsz)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL) {
+            char e[256]; /* redis_failed frees c: copy its message first */
+            snprintf(e, sizeof(e), "%s", c->errstr);
+            redis_failed(w, "series", e);
+            return -1;
+        }
+        int good = r->type != REDIS_REPLY_ERROR;
+        if (!good) {
+            bad++;
+            snprintf(err, errsz, "%s", r->str ? r->str : "error");
+        }
+        if (ok)
+            ok[i] = (uint8_t)good;
+        freeReplyObject(r);
+    }
+    return bad;
+}
+
+/* Writes the waiting section buckets to PREFIX:series:SECTION (one sorted
+ * set per section: score the bucket start, member "START COUNT EXPECTED
+ * BOUND ALARM"; a bucket written again replaces its member), trims each
+ * set written to the last series_keep buckets, records bucket_ms in
+ * PREFIX:series:meta and publishes the sections written on PREFIX:series.
+ * Pipelined, SERIES_CHUNK buckets a round trip. 0, or -1 when Redis failed
+ * (handled; what is not written waits for the next time). */
+static int series_flush(worker_t *w)
+{
+    if (w->conf.series_keep == 0 || w->redis_down || w->log == NULL)
+        return 0;
+    redisContext *c = sw_alert_log_redis(w->log);
+    const char *pfx = w->conf.s[S_REDIS_PREFIX].value;
+    char err[256] = "";
+    uint8_t ok[2 * SERIES_CHUNK];
+    int touched = 0;
+    while (w->series_len > 0) {
+        size_t n = w->series_len < SERIES_CHUNK ? w->series_len : SERIES_CHUNK;
+        for (size_t i = 0; i < n; i++) {
+            const series_entry_t *e =
+                &w->series[(w->series_head + i) % w->series_cap];
+            char member[160], eb[32], bb[32];
+            /* the bound is a whole count: %.10g keeps it exact */
+            snprintf(member, sizeof(member), "%lld %u %s %s %d",
+                     (long long)e->start_ms, e->count,
+                     series_num(e->expected, "%.6g", eb, sizeof(eb)),
+                     series_num(e->bound, "%.10g", bb, sizeof(bb)), e->alarm);
+            const char *sec = w->ssec[e->sec].name;
+            if (redisAppendCommand(c, "ZREMRANGEBYSCORE %s:series:%s %lld %lld",
+                                   pfx, sec, (long long)e->start_ms,
+                                   (long long)e->start_ms) != REDIS_OK ||
+                redisAppendCommand(c, "ZADD %s:series:%s %lld %s", pfx, sec,
+                                   (long long)e->start_ms,
+                                   member) != REDIS_OK) {
+                redis_failed(w, "series", "out of memory");
+                return -1;
+            }
+        }
+        int bad = series_replies(w, c, 2 * n, ok, err, sizeof(err));
+        if (bad < 0)
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            const series_entry_t *e =
+                &w->series[(w->series_head + i) % w->series_cap];
+            if (ok[2 * i + 1]) {
+                w->m.series_written++;
+                w->ssec[e->sec].touched = 1;
+                touched = 1;
+            } else {
+                w->m.series_dropped++;
+            }
+        }
+        if (bad)
+            series_refused(w, "ZADD", err);
+        w->series_head = (w->series_head + n) % w->series_cap;
+        w->series_len -= n;
+    }
+    if (w->series_len == 0)
+        w->series_head = 0;
+    for (size_t i = 0; i < w->nssec && !touched; i++)
+        touched = w->ssec[i].touched; /* left from a failed round */
+    if (!touched)
+        return 0;
+    /* trim what was written, then tell the hubs which sections changed */
+    size_t ncmd = 0, len = 0;
+    for (size_t i = 0; i < w->nssec; i++) {
+        if (!w->ssec[i].touched)
+            continue;
+        const char *sec = w->ssec[i].name;
+        size_t need = len + strlen(sec) + 2;
+        if (need > w->spub_cap) {
+            size_t cap = w->spub_cap ? w->spub_cap : 1024;
+            while (cap < need)
+                cap *= 2;
+            char *nb = realloc(w->spub, cap);
+            if (nb == NULL) {
+                redis_failed(w, "series", "out of memory");
+                return -1;
+            }
+            w->spub = nb;
+            w->spub_cap = cap;
+        }
+        len += (size_t)sprintf(w->spub + len, "%s%s", len ? " " : "", sec);
+        if (redisAppendCommand(c, "ZREMRANGEBYRANK %s:series:%s 0 %lld", pfx,
+                               sec, -(long long)w->conf.series_keep - 1) !=
+            REDIS_OK) {
+            redis_failed(w, "series", "out of memory");
+            return -1;
+        }
+        ncmd++;
+    }
+    if (redisAppendCommand(c, "HSET %s:series:meta bucket_ms %lld", pfx,
+                           (long long)w->settings.engine.bucket_ms) !=
+            REDIS_OK ||
+        redisAppendCommand(c, "PUBLISH %s:series %s", pfx, w->spub) !=
+            REDIS_OK) {
+        redis_failed(w, "series", "out of memory");
+        return -1;
+    }
+    ncmd += 2;
+    int bad = series_replies(w, c, ncmd, NULL, err, sizeof(err));
+    if (bad < 0)
+        return -1;
+    if (bad)
+        series_refused(w, "ZREMRANGEBYRANK/HSET/PUBLISH", err);
+    for (size_t i = 0; i < w->nssec; i++)
+        w->ssec[i].touched = 0;
+    return 0;
+}
+
 /* Once a second: the sections first seen, the silences whose time is up
- * (their held alerts are published), the thresholds version. */
+ * (their held alerts are published), the thresholds version, the series
+ * of the web view. */
 static void redis_tick(worker_t *w)
 {
     if (w->redis_down || w->log == NULL)
@@ -982,6 +1315,7 @@ static void redis_tick(worker_t *w)
                 published);
     }
     th_sync(w);
+    series_flush(w);
 }
 
 static void redis_retry(worker_t *w)
@@ -1485,6 +1819,16 @@ static void publish_metrics(worker_t *w, int64_t now)
     COUNTER("silenced_released_total",
             "Alerts held back by a silence and published when it ended.",
             w->m.released);
+    COUNTER("series_written_total",
+            "Section buckets written to PREFIX:series:SECTION for the hub's "
+            "web view (a bucket updated by late events counts again).",
+            w->m.series_written);
+    COUNTER("series_dropped_total",
+            "Section buckets never written: more than 100000 waiting for "
+            "Redis (the oldest go), or a write refused.",
+            w->m.series_dropped);
+    GAUGE("series_pending", "Section buckets waiting to be written.", "%zu",
+          w->series_len);
     GAUGE("kafka_up",
           "0 after librdkafka reported every broker down, until one answers.",
           "%d", !w->kafka_down);
@@ -1698,6 +2042,7 @@ int sw_cmd_run(int argc, char **argv)
         O_LOG_LEVEL,
         O_REDIS_PREFIX,
         O_REDIS_TIMEOUT,
+        O_SERIES_KEEP,
         O_CHECK
     };
     static const struct option longopts[] = {
@@ -1714,6 +2059,7 @@ int sw_cmd_run(int argc, char **argv)
         {"checkpoint-interval", required_argument, NULL, O_CKPT_INTERVAL},
         {"metrics", required_argument, NULL, 'm'},
         {"log-level", required_argument, NULL, O_LOG_LEVEL},
+        {"series-keep", required_argument, NULL, O_SERIES_KEEP},
         {"check-config", no_argument, NULL, O_CHECK},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -1757,6 +2103,9 @@ int sw_cmd_run(int argc, char **argv)
             break;
         case O_LOG_LEVEL:
             flags[S_LOG_LEVEL] = optarg;
+            break;
+        case O_SERIES_KEEP:
+            flags[S_SERIES_KEEP] = optarg;
             break;
         case O_CHECK:
             check_only = 1;
@@ -1816,6 +2165,10 @@ int sw_cmd_run(int argc, char **argv)
                   sizeof(w->redis_url_shown));
     w->settings.engine.on_alert = on_alert;
     w->settings.engine.on_section = on_section;
+    /* the series for the web view; without them the engine spares the
+     * bound searches */
+    w->settings.engine.on_bucket = w->conf.series_keep ? on_bucket : NULL;
+    w->ssec_last = UINT32_MAX;
     w->settings.engine.opaque = w;
     w->engine = sw_engine_new(&w->settings.engine, &w->settings.profiles,
                               errstr, sizeof(errstr));
@@ -1884,12 +2237,13 @@ int sw_cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     SW_INFO(MOD,
             "started topic=%s group=%s dlq=%s redis=%s prefix=%s metrics=%s "
-            "checkpoint_events=%llu checkpoint_interval_ms=%lld",
+            "checkpoint_events=%llu checkpoint_interval_ms=%lld "
+            "series_keep=%u",
             w->topic, w->conf.group, sw_producer_dlq_topic(w->dlq),
             w->redis_url_shown, w->conf.s[S_REDIS_PREFIX].value,
             w->http ? w->conf.s[S_METRICS].value : "off",
             (unsigned long long)w->conf.ckpt_events,
-            (long long)w->conf.ckpt_interval_ms);
+            (long long)w->conf.ckpt_interval_ms, w->conf.series_keep);
     if (w->http) {
         const char *mv = w->conf.s[S_METRICS].value;
         SW_INFO(MOD, "metrics on http://%.*s:%d/metrics and /healthz",
@@ -1967,8 +2321,10 @@ int sw_cmd_run(int argc, char **argv)
             flush_alerts(w);
         }
     }
-    if (!w->fatal && !w->oom && !w->redis_down)
+    if (!w->fatal && !w->oom && !w->redis_down) {
+        series_flush(w);
         checkpoint_all(w, 1);
+    }
     if (w->redis_down)
         SW_WARN(MOD, "redis unreachable at shutdown: the partitions' next "
                      "owners replay from their last checkpoints");
@@ -2002,6 +2358,10 @@ out:
     sw_props_deinit(&props);
     free(w->parts);
     free(w->pending);
+    free(w->series);
+    free(w->ssec);
+    free(w->ssec_idx);
+    free(w->spub);
     free(w->mbuf);
 out_props:
     sw_props_deinit(&ko.flag_props);

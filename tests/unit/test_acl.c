@@ -856,6 +856,119 @@ static void test_z85_key_valid(void **state)
 
 /* ------------------------------------------------------------------ main */
 
+/* ------------------------------------------------------------- viewers */
+
+/* sha256("abc"), the FIPS 180-2 example */
+#define ABC_HASH                                                               \
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+static void test_token_hash_is_sha256(void **state)
+{
+    (void)state;
+    static const uint8_t want[32] = {
+        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+        0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+        0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    uint8_t h[32];
+    sw_token_hash("abc", 3, h);
+    assert_memory_equal(h, want, 32);
+}
+
+static void test_viewers_load_and_find(void **state)
+{
+    (void)state;
+    char path[128], err[512];
+    char tok[SW_TOKEN_LEN + 1], hex[65];
+    assert_int_equal(sw_token_new(tok, hex), 0);
+    assert_int_equal(strlen(tok), SW_TOKEN_LEN);
+    assert_int_equal(strlen(hex), 64);
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "# hash name role sections\n\n%s wall-hq viewer *\n"
+             "%s centre-bud operator HU-RS,HR-RS # a comment\n",
+             ABC_HASH, hex);
+    temp_file(text, path, sizeof(path));
+    sw_viewers_t *v = sw_viewers_load(path, err, sizeof(err));
+    unlink(path);
+    assert_non_null(v);
+    assert_int_equal(v->n, 2);
+    const sw_viewer_t *a = sw_viewers_find_token(v, "abc", 3);
+    assert_non_null(a);
+    assert_string_equal(a->acl.name, "wall-hq");
+    assert_int_equal(a->role, SW_ROLE_VIEWER);
+    assert_int_equal(a->acl.all, 1);
+    const sw_viewer_t *b = sw_viewers_find_token(v, tok, strlen(tok));
+    assert_non_null(b);
+    assert_string_equal(b->acl.name, "centre-bud");
+    assert_int_equal(b->role, SW_ROLE_OPERATOR);
+    assert_int_equal(b->acl.nsections, 2);
+    assert_true(sw_acl_topic_visible(&b->acl, "alert.HU-RS.", 12));
+    assert_true(sw_acl_topic_visible(&b->acl, "alert.HU-RS/roszke.", 19));
+    assert_false(sw_acl_topic_visible(&b->acl, "alert.GR-MK.", 12));
+    /* a wrong token, a prefix of the right one, an empty one */
+    assert_null(sw_viewers_find_token(v, "abd", 3));
+    assert_null(sw_viewers_find_token(v, tok, strlen(tok) - 1));
+    assert_null(sw_viewers_find_token(v, "", 0));
+    assert_ptr_equal(sw_viewers_find_name(v, "centre-bud"), b);
+    assert_null(sw_viewers_find_name(v, "nobody"));
+    sw_viewers_free(&v);
+    assert_null(v);
+    /* two new tokens differ */
+    char tok2[SW_TOKEN_LEN + 1], hex2[65];
+    assert_int_equal(sw_token_new(tok2, hex2), 0);
+    assert_string_not_equal(tok, tok2);
+}
+
+static void check_viewers_refused(const char *text, int line,
+                                  const char *phrase)
+{
+    char path[128], err[512], want[64];
+    temp_file(text, path, sizeof(path));
+    sw_viewers_t *v = sw_viewers_load(path, err, sizeof(err));
+    unlink(path);
+    if (v != NULL)
+        fail_msg("accepted: %s", text);
+    snprintf(want, sizeof(want), ":%d: ", line);
+    if (strstr(err, want) == NULL || strstr(err, phrase) == NULL)
+        fail_msg("error '%s' lacks '%s' or '%s'", err, want, phrase);
+}
+
+static void test_viewers_refusals(void **state)
+{
+    (void)state;
+    char t[1024];
+    check_viewers_refused("abc wall viewer *\n", 1, "not a token hash");
+    snprintf(t, sizeof(t), "%.63s wall viewer *\n", ABC_HASH);
+    check_viewers_refused(t, 1, "not a token hash");
+    snprintf(t, sizeof(t), "%.63sg wall viewer *\n", ABC_HASH);
+    check_viewers_refused(t, 1, "not a token hash");
+    snprintf(t, sizeof(t), "\n%s wall boss *\n", ABC_HASH);
+    check_viewers_refused(t, 2, "unknown role (accepted: viewer, operator)");
+    snprintf(t, sizeof(t), "%s wall viewer\n", ABC_HASH);
+    check_viewers_refused(t, 1, "expected four fields");
+    snprintf(t, sizeof(t), "%s wall viewer * extra\n", ABC_HASH);
+    check_viewers_refused(t, 1, "expected four fields");
+    snprintf(t, sizeof(t), "%s wa/ll viewer *\n", ABC_HASH);
+    check_viewers_refused(t, 1, "bad name");
+    snprintf(t, sizeof(t), "%s wall viewer HU-RS,nope\n", ABC_HASH);
+    check_viewers_refused(t, 1, "bad section id");
+    snprintf(t, sizeof(t), "%s a viewer *\n%s b viewer *\n", ABC_HASH,
+             ABC_HASH);
+    check_viewers_refused(t, 2, "listed twice");
+    snprintf(t, sizeof(t),
+             "%s a viewer *\n"
+             "0000000000000000000000000000000000000000000000000000000000000000"
+             " a viewer *\n",
+             ABC_HASH);
+    check_viewers_refused(t, 2, "used twice");
+    char err[256];
+    assert_null(sw_viewers_load("/nonexistent/viewers", err, sizeof(err)));
+    assert_non_null(strstr(err, "No such file"));
+    assert_int_equal(sw_role_parse("operator"), SW_ROLE_OPERATOR);
+    assert_int_equal(sw_role_parse("viewer"), SW_ROLE_VIEWER);
+    assert_int_equal(sw_role_parse("admin"), -1);
+}
+
 #define T(f) cmocka_unit_test(f)
 #define TT(f) cmocka_unit_test_setup_teardown(f, tmp_setup, tmp_teardown)
 
@@ -883,6 +996,9 @@ int main(void)
         TT(test_curve_file_format),
         TT(test_curve_reads_pyzmq_files),
         T(test_z85_key_valid),
+        T(test_token_hash_is_sha256),
+        T(test_viewers_load_and_find),
+        T(test_viewers_refusals),
     };
     return cmocka_run_group_tests_name("sw_acl", tests, NULL, NULL);
 }

@@ -1062,6 +1062,271 @@ static void test_validate_misc(void **state)
     assert_string_equal(err, "");
 }
 
+/* ---------------------------------------------------------- alarm bound */
+
+/* sw_detector_bound on an allocation of exactly n counts (ASan sees any
+ * read outside it). Returns its status; *bound is -1 when untouched. */
+static int bound_exact(const sw_detector_params_t *p, const uint32_t *counts,
+                       size_t n, double *bound)
+{
+    uint32_t *copy = malloc(n > 0 ? n * sizeof(*copy) : 1);
+    assert_non_null(copy);
+    if (n > 0)
+        memcpy(copy, counts, n * sizeof(*copy));
+    *bound = -1.0;
+    int rc = sw_detector_bound(p, copy, n, bound);
+    /* the caller's series is not changed */
+    if (n > 0 && memcmp(copy, counts, n * sizeof(*copy)) != 0)
+        fail_msg("sw_detector_bound changed the series");
+    free(copy);
+    return rc;
+}
+
+static void bound_is_at(int line, const sw_detector_params_t *p,
+                        const uint32_t *x, size_t n, double want)
+{
+    double b;
+    int rc = bound_exact(p, x, n, &b);
+    if (rc != 0)
+        fail_msg("line %d: no bound, expected %g", line, want);
+    if (b != want)
+        fail_msg("line %d: bound %.17g, expected %g", line, b, want);
+}
+
+static void no_bound_at(int line, const sw_detector_params_t *p,
+                        const uint32_t *x, size_t n)
+{
+    double b;
+    int rc = bound_exact(p, x, n, &b);
+    if (rc != 1 || b != -1.0)
+        fail_msg("line %d: rc %d bound %g, expected none (1, untouched)", line,
+                 rc, b);
+}
+
+#define BOUND_IS(p, x, n, want) bound_is_at(__LINE__, &(p), (x), (n), (want))
+#define NO_BOUND(p, x, n) no_bound_at(__LINE__, &(p), (x), (n))
+
+static void test_bound_threshold(void **state)
+{
+    (void)state;
+    sw_detector_params_t p = params(SW_DET_THRESHOLD);
+    /* window 1, limit 100: the limit, whatever the last count is now */
+    static const uint32_t one[] = {5};
+    static const uint32_t big[] = {500};
+    BOUND_IS(p, one, 1, 100);
+    BOUND_IS(p, big, 1, 100);
+    /* window 3: 30 + 40 + c >= 100 from c = 30 */
+    p.window = 3;
+    static const uint32_t w3[] = {999, 30, 40, 7};
+    BOUND_IS(p, w3, 4, 30);
+    /* the earlier buckets reach the limit alone: any count alarms */
+    static const uint32_t over[] = {60, 50, 0};
+    BOUND_IS(p, over, 3, 0);
+    /* a fractional limit: 100.5 is reached from 101 */
+    p.window = 1;
+    p.limit = 100.5;
+    BOUND_IS(p, one, 1, 101);
+    /* min_count above the limit wins */
+    p.limit = 100;
+    p.min_count = 150;
+    BOUND_IS(p, one, 1, 150);
+    /* no count below 2^31 reaches 1e12 */
+    p.min_count = 0;
+    p.limit = 1e12;
+    NO_BOUND(p, one, 1);
+    /* the largest count searched alarms: 2^31 - 1 */
+    p.limit = 2147483647.0;
+    BOUND_IS(p, one, 1, 2147483647.0);
+    p.limit = 2147483648.0;
+    NO_BOUND(p, one, 1);
+}
+
+static void test_bound_ratio(void **state)
+{
+    (void)state;
+    sw_detector_params_t p = params(SW_DET_RATIO);
+    /* previous windows 10, 20, 30, 40: mean 25, ratio 2 -> 50 */
+    static const uint32_t x[] = {10, 20, 30, 40, 3};
+    BOUND_IS(p, x, 5, 50);
+    /* a zero baseline: any count > 0 is an infinite ratio, so min_count
+     * (10) decides */
+    static const uint32_t zero[] = {0, 0, 0, 0, 0};
+    BOUND_IS(p, zero, 5, 10);
+    p.min_count = 0;
+    BOUND_IS(p, zero, 5, 1);
+}
+
+static void test_bound_ears_c2(void **state)
+{
+    (void)state;
+    sw_detector_params_t p = params(SW_DET_EARS_C2);
+    /* baseline x[0..7) = 10 12 11 13 9 10 12: mu = 11, squared deviations
+     * 1 1 0 4 4 1 1 = 12, sd = sqrt(12 / 6) = 1.4142135623730951;
+     * mu + z sd = 11 + 3.090232306167813 * 1.4142135623730951
+     * = 15.370268..., so 16 alarms and 15 does not. x[7], x[8] are the
+     * guard band and do not count. */
+    static const uint32_t x[] = {10, 12, 11, 13, 9, 10, 12, 500, 0, 1};
+    BOUND_IS(p, x, 10, 16);
+    sw_detector_result_t r;
+    uint32_t y[10];
+    memcpy(y, x, sizeof(y));
+    y[9] = 15;
+    r = eval_exact(&p, y, 10);
+    assert_int_equal(r.alarm, 0);
+    y[9] = 16;
+    r = eval_exact(&p, y, 10);
+    assert_int_equal(r.alarm, 1);
+    /* a flat baseline: sigma is min_sigma 0.5; 11 + 3.0902 * 0.5 = 12.545 */
+    static const uint32_t flat[] = {11, 11, 11, 11, 11, 11, 11, 0, 0, 0};
+    BOUND_IS(p, flat, 10, 13);
+    /* the bound is ceil(mu + z sigma) on any baseline: the formula of
+     * docs/detectors.md against the search */
+    uint32_t s = 12345;
+    for (int it = 0; it < 200; it++) {
+        uint32_t z[10];
+        uint32_t scale = it % 3 == 0 ? 5 : it % 3 == 1 ? 60 : 4000;
+        for (int i = 0; i < 10; i++) {
+            s = s * 1103515245u + 12345u;
+            z[i] = (s >> 8) % (scale + 1);
+        }
+        double mu = 0, ss = 0;
+        for (int i = 0; i < 7; i++)
+            mu += z[i];
+        mu /= 7;
+        for (int i = 0; i < 7; i++)
+            ss += (z[i] - mu) * (z[i] - mu);
+        double sd = sqrt(ss / 6);
+        double sigma = sd > 0.5 ? sd : 0.5;
+        double v = mu + Z001 * sigma;
+        double b;
+        assert_int_equal(bound_exact(&p, z, 10, &b), 0);
+        /* v itself a whole number (or within rounding of one) may go
+         * either way; everything else must be exactly ceil(v) */
+        if (fabs(v - round(v)) > 1e-9 && b != ceil(v))
+            fail_msg("round %d: bound %g, expected ceil(%.17g) = %g", it, b, v,
+                     ceil(v));
+        if (!(b >= v - 1e-9 && b < v + 1))
+            fail_msg("round %d: bound %g is not the first count >= %.17g", it,
+                     b, v);
+    }
+}
+
+/* One random series, its bound, and the evaluation on each side of it. */
+static void bound_brackets(const sw_detector_params_t *p, uint32_t *x, size_t n,
+                           const char *what)
+{
+    double b;
+    int rc = bound_exact(p, x, n, &b);
+    uint32_t keep = x[n - 1];
+    sw_detector_result_t r;
+    if (rc == 1) {
+        /* none: not even the largest count searched alarms */
+        x[n - 1] = UINT32_C(0x7fffffff);
+        r = eval_exact(p, x, n);
+        if (r.alarm)
+            fail_msg("%s: no bound, but 2^31 - 1 alarms", what);
+        x[n - 1] = keep;
+        return;
+    }
+    if (!(b >= 0 && b <= 2147483647.0 && b == floor(b)))
+        fail_msg("%s: bound %.17g is not a count", what, b);
+    x[n - 1] = (uint32_t)b;
+    r = eval_exact(p, x, n);
+    if (!r.evaluable || !r.alarm)
+        fail_msg("%s: count %g (the bound) does not alarm", what, b);
+    if (b > 0) {
+        x[n - 1] = (uint32_t)b - 1;
+        r = eval_exact(p, x, n);
+        if (r.alarm)
+            fail_msg("%s: count %g (the bound - 1) alarms", what, b - 1);
+    }
+    x[n - 1] = keep;
+}
+
+static void test_bound_every_kind_random(void **state)
+{
+    (void)state;
+    /* each kind with its defaults and with settings that change its
+     * shape: windows, reset, lambda, min_count */
+    sw_detector_params_t ps[32];
+    size_t np = 0;
+    for (int k = 0; k < (int)SW_DET__COUNT; k++) {
+        ps[np++] = params((sw_detector_kind_t)k);
+        sw_detector_params_t q = params((sw_detector_kind_t)k);
+        q.min_count = 25;
+        q.window = 3;
+        q.k = 2;
+        q.limit = 120;
+        q.reset_after_alarm = 0;
+        q.lambda = 0.9;
+        q.baseline = 4;
+        q.history = 10;
+        q.guard = 1;
+        q.alpha = 0.01;
+        q.cusum_k = 0.5;
+        q.cusum_h = 4;
+        char err[256];
+        if (sw_detector_params_validate(&q, err, sizeof(err)))
+            fail_msg("%s: %s", sw_detector_name(q.kind), err);
+        ps[np++] = q;
+    }
+    uint32_t s = 777;
+    uint32_t x[SW_DETECTOR_MAX_LOOKBACK];
+    int with_bound = 0, none = 0, zero = 0;
+    for (size_t i = 0; i < np; i++) {
+        size_t lb = sw_detector_lookback(&ps[i]);
+        for (int it = 0; it < 60; it++) {
+            uint32_t scale = it % 4 == 0   ? 3
+                             : it % 4 == 1 ? 40
+                             : it % 4 == 2 ? 1000
+                                           : 100000;
+            size_t n = lb + (size_t)(it % 5);
+            for (size_t j = 0; j < n; j++) {
+                s = s * 1103515245u + 12345u;
+                x[j] = (s >> 8) % (scale + 1);
+                /* sometimes a surge in the history (cusum, ewma, ratio) */
+                if (it % 7 == 3 && j + 3 >= n)
+                    x[j] += 5 * scale;
+            }
+            char what[96];
+            snprintf(what, sizeof(what), "%s #%zu round %d",
+                     sw_detector_name(ps[i].kind), i, it);
+            bound_brackets(&ps[i], x, n, what);
+            double b;
+            int rc = bound_exact(&ps[i], x, n, &b);
+            with_bound += rc == 0;
+            none += rc == 1;
+            zero += rc == 0 && b == 0;
+        }
+    }
+    /* the rounds reach the interesting cases */
+    assert_true(with_bound > 500);
+    assert_true(zero > 0);
+}
+
+static void test_bound_not_evaluable(void **state)
+{
+    (void)state;
+    static const uint32_t x[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    for (int k = 0; k < (int)SW_DET__COUNT; k++) {
+        sw_detector_params_t p = params((sw_detector_kind_t)k);
+        size_t lb = sw_detector_lookback(&p);
+        if (lb > 1)
+            NO_BOUND(p, x, lb - 1 < N_OF(x) ? lb - 1 : N_OF(x));
+        NO_BOUND(p, x, 0);
+        double b = -1;
+        assert_int_equal(sw_detector_bound(&p, NULL, 5, &b), 1);
+        assert_true(b == -1);
+        assert_int_equal(sw_detector_bound(NULL, x, 5, &b), 1);
+        assert_int_equal(sw_detector_bound(&p, x, N_OF(x), NULL), 1);
+    }
+    /* the first evaluable length has a bound (ears_c2: 10 counts) */
+    sw_detector_params_t p = params(SW_DET_EARS_C2);
+    double b;
+    assert_int_equal(bound_exact(&p, x, 10, &b), 0);
+    assert_int_equal(bound_exact(&p, x, 9, &b), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1100,6 +1365,11 @@ int main(void)
         cmocka_unit_test(test_validate_cusum),
         cmocka_unit_test(test_validate_ewma),
         cmocka_unit_test(test_validate_misc),
+        cmocka_unit_test(test_bound_threshold),
+        cmocka_unit_test(test_bound_ratio),
+        cmocka_unit_test(test_bound_ears_c2),
+        cmocka_unit_test(test_bound_every_kind_random),
+        cmocka_unit_test(test_bound_not_evaluable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

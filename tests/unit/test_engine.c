@@ -15,6 +15,7 @@
 #include "sw_engine.h"
 #include "sw_event.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -2128,6 +2129,302 @@ static void test_section_on_two_partitions(void **state)
     rec_free(&r);
 }
 
+/* Events of different sources are never taken for duplicates of one
+ * another, whatever their ids: ("HR", "s-125") and ("HU", "s-122") once
+ * were (the source bytes cancelled id bytes in the hash). */
+static void test_dedup_sources_and_ids_distinct(void **state)
+{
+    (void)state;
+    rec_t r = {0};
+    sw_engine_conf_t c = conf_hourly(HOUR);
+    sw_engine_t *e = threshold_engine(&c, 1, 1e9, &r);
+    sw_event_t a = ev_full("HR-RS", AT(1, 0), 1, "HR", "s-125",
+                           SW_TYPE_IRREGULAR_CROSSING);
+    sw_event_t b = ev_full("HR-RS", AT(1, 1), 1, "HU", "s-122",
+                           SW_TYPE_IRREGULAR_CROSSING);
+    assert_int_equal(sw_engine_push(e, 0, &a), SW_REASON_NONE);
+    assert_int_equal(sw_engine_push(e, 0, &b), SW_REASON_NONE);
+    assert_int_equal(sw_engine_stats(e)->duplicates, 0);
+    /* every pair of six sources and 900 ids of one shape, in one bucket */
+    static const char *const srcs[] = {"HU", "HR", "GR", "RS", "MK", "AT"};
+    uint64_t n = 2;
+    for (int id = 100; id < 1000; id++)
+        for (size_t k = 0; k < sizeof(srcs) / sizeof(srcs[0]); k++) {
+            char ids[16];
+            snprintf(ids, sizeof(ids), "t-%d", id);
+            sw_event_t ev = ev_full("HR-RS", AT(2, 0), 1, srcs[k], ids,
+                                    SW_TYPE_IRREGULAR_CROSSING);
+            assert_int_equal(sw_engine_push(e, 0, &ev), SW_REASON_NONE);
+            n++;
+        }
+    assert_int_equal(sw_engine_stats(e)->duplicates, 0);
+    assert_int_equal(sw_engine_stats(e)->events, n);
+    /* the same pair again: both are duplicates */
+    assert_int_equal(sw_engine_push(e, 0, &a), SW_REASON_NONE);
+    assert_int_equal(sw_engine_push(e, 0, &b), SW_REASON_NONE);
+    assert_int_equal(sw_engine_stats(e)->duplicates, 2);
+    sw_engine_destroy(&e);
+    rec_free(&r);
+}
+
+/* ------------------------------------------------- the on_bucket hook */
+
+typedef struct bucket_rec {
+    char section[SW_SECTION_MAX + 1];
+    int32_t partition;
+    int64_t start_ms;
+    uint32_t count;
+    double expected, bound;
+    int alarm;
+} bucket_rec_t;
+
+typedef struct hooks {
+    rec_t alerts;
+    bucket_rec_t v[512];
+    size_t n;
+} hooks_t;
+
+static void hooks_alert(void *opaque, const sw_alert_t *a)
+{
+    rec_alert(&((hooks_t *)opaque)->alerts, a);
+}
+
+static void hooks_bucket(void *opaque, const sw_bucket_t *b)
+{
+    hooks_t *h = opaque;
+    if (h->n == sizeof(h->v) / sizeof(h->v[0]))
+        fail_msg("more on_bucket calls than the test expects");
+    /* section_len bytes, NUL-terminated */
+    assert_true(b->section_len >= 1 && b->section_len <= SW_SECTION_MAX);
+    assert_int_equal(strlen(b->section), b->section_len);
+    bucket_rec_t *r = &h->v[h->n++];
+    memcpy(r->section, b->section, b->section_len + 1);
+    r->partition = b->partition;
+    r->start_ms = b->start_ms;
+    r->count = b->count;
+    r->expected = b->expected;
+    r->bound = b->bound;
+    r->alarm = b->alarm;
+}
+
+static sw_engine_t *hooks_engine(sw_engine_conf_t *conf,
+                                 const sw_profile_t *def, hooks_t *h)
+{
+    char err[256];
+    sw_profiles_t ps = profiles_of(def);
+    conf->on_alert = hooks_alert;
+    conf->on_bucket = hooks_bucket;
+    conf->opaque = h;
+    sw_engine_t *e = sw_engine_new(conf, &ps, err, sizeof(err));
+    if (e == NULL)
+        fail_msg("sw_engine_new: %s", err);
+    return e;
+}
+
+/* NAN equals NAN here */
+static int same_num(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || a == b;
+}
+
+/* The i-th recorded call is (section, hour, count, bound, alarm); expected
+ * is NAN (a threshold profile has no baseline). */
+static void expect_bucket_at(int line, const hooks_t *h, size_t i,
+                             const char *section, int hour, uint32_t count,
+                             double bound, int alarm)
+{
+    if (i >= h->n)
+        fail_msg("line %d: call %zu of %zu", line, i, h->n);
+    const bucket_rec_t *b = &h->v[i];
+    if (strcmp(b->section, section) != 0 || b->start_ms != AT(hour, 0) ||
+        b->count != count || !same_num(b->bound, bound) || b->alarm != alarm ||
+        !isnan(b->expected) || b->partition != 0)
+        fail_msg("line %d: call %zu is %s %lld count %u bound %g alarm %d "
+                 "expected %g part %d; wanted %s hour %d count %u bound %g "
+                 "alarm %d",
+                 line, i, b->section, (long long)(b->start_ms - T0) / HOUR,
+                 b->count, b->bound, b->alarm, b->expected, b->partition,
+                 section, hour, count, bound, alarm);
+}
+#define expect_bucket(h, i, sec, hour, count, bound, alarm)                    \
+    expect_bucket_at(__LINE__, h, i, sec, hour, count, bound, alarm)
+
+/* Every closed bucket of a section is reported once, in order, with its
+ * count, bound and alarm; (section, type) keys are not; a late event
+ * reports its bucket and the ones after it again, with the new figures. */
+static void test_on_bucket_closed_and_late(void **state)
+{
+    (void)state;
+    static hooks_t h;
+    memset(&h, 0, sizeof(h));
+    /* a lateness of 100 h: snapshots every 4 buckets, so the replay after
+     * the late event below starts before its bucket, at hour 0 */
+    sw_engine_conf_t c = conf_hourly(100 * HOUR);
+    c.by_type = 1;
+    /* threshold: the last two hours >= 9; bound = 9 - previous hour */
+    sw_profile_t p = prof_threshold(2, 9);
+    sw_engine_t *e = hooks_engine(&c, &p, &h);
+
+    push_ok(e, 0, "AT-DE", AT(0, 30), 3);
+    push_ok(e, 0, "HU-RS", AT(0, 40), 1);
+    assert_int_equal(h.n, 0);             /* nothing closed yet */
+    push_ok(e, 0, "AT-DE", AT(2, 10), 8); /* closes hours 0 and 1 */
+    assert_int_equal(h.n, 4);
+    /* hour 0: one bucket of history, window 2: not evaluable, no bound */
+    expect_bucket(&h, 0, "AT-DE", 0, 3, NAN, 0);
+    expect_bucket(&h, 1, "AT-DE", 1, 0, 6, 0);
+    expect_bucket(&h, 2, "HU-RS", 0, 1, NAN, 0);
+    expect_bucket(&h, 3, "HU-RS", 1, 0, 8, 0);
+    push_ok(e, 0, "HU-RS", AT(2, 20), 2);
+    push_ok(e, 0, "AT-DE", AT(3, 5), 1); /* closes hour 2 */
+    assert_int_equal(h.n, 6);
+    expect_bucket(&h, 4, "AT-DE", 2, 8, 9, 0);
+    expect_bucket(&h, 5, "HU-RS", 2, 2, 9, 0);
+    sw_engine_advance(e, 0, AT(4, 0));
+    assert_int_equal(h.n, 8);
+    expect_bucket(&h, 6, "AT-DE", 3, 1, 1, 1); /* 8 + 1 >= 9 */
+    expect_bucket(&h, 7, "HU-RS", 3, 0, 7, 0);
+    /* raised on AT-DE and on its (section, type) key */
+    assert_int_equal(h.alerts.n, 2);
+
+    /* 5 late into hour 1 of AT-DE: hours 1 and 2 again (the window of 2
+     * reaches hour 1 from hour 2); not hour 0 before it, not hour 3, whose
+     * window does not reach it, not HU-RS, nothing for the (section, type)
+     * keys */
+    push_ok(e, 0, "AT-DE", AT(1, 30), 5);
+    assert_int_equal(sw_engine_stats(e)->late_updates, 2); /* + type key */
+    assert_int_equal(h.n, 10);
+    expect_bucket(&h, 8, "AT-DE", 1, 5, 6, 0);
+    expect_bucket(&h, 9, "AT-DE", 2, 8, 4, 1); /* 5 + 8 >= 9 */
+    sw_engine_settle(e);
+    assert_int_equal(h.n, 10);
+
+    /* a long quiet stretch: a few buckets while the history still holds
+     * events and the alert resolves, then nothing */
+    sw_engine_advance(e, 0, AT(100, 0));
+    assert_true(h.n > 10 && h.n < 10 + 12);
+    int64_t last[2] = {AT(3, 0), AT(3, 0)};
+    for (size_t i = 10; i < h.n; i++) {
+        int s = strcmp(h.v[i].section, "AT-DE") == 0 ? 0 : 1;
+        if (h.v[i].start_ms != last[s] + HOUR)
+            fail_msg("call %zu: %s bucket %lld after %lld", i, h.v[i].section,
+                     (long long)h.v[i].start_ms, (long long)last[s]);
+        last[s] = h.v[i].start_ms;
+        assert_int_equal(h.v[i].count, 0);
+    }
+    sw_engine_destroy(&e);
+    rec_free(&h.alerts);
+}
+
+/* After a late event, exactly the buckets whose lookback reaches its
+ * bucket are reported again: with a window of 3, that bucket and the two
+ * after it. */
+static void test_on_bucket_late_reach(void **state)
+{
+    (void)state;
+    static hooks_t h;
+    memset(&h, 0, sizeof(h));
+    sw_engine_conf_t c = conf_hourly(100 * HOUR);
+    sw_profile_t p = prof_threshold(3, 9); /* bound = 9 - the two before */
+    sw_engine_t *e = hooks_engine(&c, &p, &h);
+    for (int i = 0; i < 8; i++)
+        push_ok(e, 0, "BA-HR", AT(i, 10), 1);
+    sw_engine_advance(e, 0, AT(8, 0));
+    assert_int_equal(h.n, 8);
+    expect_bucket(&h, 0, "BA-HR", 0, 1, NAN, 0);
+    expect_bucket(&h, 1, "BA-HR", 1, 1, NAN, 0);
+    expect_bucket(&h, 2, "BA-HR", 2, 1, 7, 0);
+    expect_bucket(&h, 7, "BA-HR", 7, 1, 7, 0);
+    push_ok(e, 0, "BA-HR", AT(3, 20), 3); /* hour 3: 4 */
+    assert_int_equal(h.n, 11);
+    expect_bucket(&h, 8, "BA-HR", 3, 4, 7, 0);
+    expect_bucket(&h, 9, "BA-HR", 4, 1, 4, 0);  /* 9 - (1 + 4) */
+    expect_bucket(&h, 10, "BA-HR", 5, 1, 4, 0); /* 9 - (4 + 1) */
+    sw_engine_destroy(&e);
+    rec_free(&h.alerts);
+}
+
+/* expected is the first evaluable per-bucket baseline (ears_c1, ears_c2,
+ * ears_c3, cusum, ewma); bound is the smallest of the detectors' bounds;
+ * both are what sw_detector_eval / sw_detector_bound give on the series. */
+static void test_on_bucket_expected_and_bound(void **state)
+{
+    (void)state;
+    static const uint32_t counts[] = {
+        4, 6, 5, 7, 3,  5, 6, 4, 5, 6, 30, 5, 40, 60, 80, 6, 5,  4, 7, 3,
+        5, 6, 5, 4, 90, 5, 6, 7, 8, 4, 5,  6, 7,  5,  4,  6, 50, 5, 6, 4};
+    const size_t n = sizeof(counts) / sizeof(counts[0]);
+    /* ears_c2 (lookback 10), cusum (37) and threshold (1, limit 70):
+     * ears_c2 gives expected from bucket 9 on; threshold bounds every
+     * bucket by 70 */
+    sw_profile_t p = prof_threshold(1, 70);
+    p.enabled[SW_DET_EARS_C2] = 1;
+    p.enabled[SW_DET_CUSUM] = 1;
+    for (int variant = 0; variant < 2; variant++) {
+        static hooks_t h;
+        memset(&h, 0, sizeof(h));
+        if (variant == 1) /* without ears_c2: cusum's from bucket 36 on */
+            p.enabled[SW_DET_EARS_C2] = 0;
+        sw_engine_conf_t c = conf_hourly(0);
+        c.resolve_after = 1;
+        sw_engine_t *e = hooks_engine(&c, &p, &h);
+        for (size_t i = 0; i < n; i++)
+            push_ok(e, 0, "GR-MK", AT(i, 30), counts[i]);
+        sw_engine_advance(e, 0, AT(n, 0));
+        assert_int_equal(h.n, n);
+        int alarms = 0, with_expected = 0;
+        for (size_t i = 0; i < n; i++) {
+            const bucket_rec_t *b = &h.v[i];
+            assert_int_equal(b->start_ms, AT(i, 0));
+            assert_int_equal(b->count, counts[i]);
+            double want_exp = NAN, want_bound = NAN;
+            int want_alarm = 0;
+            static const int order[] = {SW_DET_EARS_C1, SW_DET_EARS_C2,
+                                        SW_DET_EARS_C3, SW_DET_CUSUM,
+                                        SW_DET_EWMA};
+            for (size_t j = 0; j < 5; j++) {
+                int k = order[j];
+                sw_detector_result_t r;
+                sw_detector_eval(&p.params[k], counts, i + 1, &r);
+                if (p.enabled[k] && r.evaluable) {
+                    want_exp = r.expected;
+                    break;
+                }
+            }
+            for (int k = 0; k < (int)SW_DET__COUNT; k++) {
+                if (!p.enabled[k])
+                    continue;
+                sw_detector_result_t r;
+                sw_detector_eval(&p.params[k], counts, i + 1, &r);
+                want_alarm |= r.evaluable && r.alarm;
+                double bd;
+                if (sw_detector_bound(&p.params[k], counts, i + 1, &bd) == 0 &&
+                    (isnan(want_bound) || bd < want_bound))
+                    want_bound = bd;
+            }
+            if (!same_num(b->expected, want_exp) ||
+                !same_num(b->bound, want_bound) || b->alarm != want_alarm)
+                fail_msg("variant %d bucket %zu: expected %g bound %g alarm "
+                         "%d; wanted %g %g %d",
+                         variant, i, b->expected, b->bound, b->alarm, want_exp,
+                         want_bound, want_alarm);
+            alarms += b->alarm;
+            with_expected += !isnan(b->expected);
+            /* the threshold bounds every bucket: never above 70 */
+            assert_true(b->bound <= 70);
+        }
+        /* the series reaches every case: alarming buckets (the surges of
+         * 30 to 90, fewer without ears_c2), and expected from the first
+         * bucket ears_c2 (10 counts) or cusum (37) can evaluate */
+        assert_int_equal(alarms, variant == 0 ? 6 : 3);
+        assert_int_equal(with_expected,
+                         variant == 0 ? (int)n - 9 : (int)n - 36);
+        assert_true(isnan(h.v[8].expected));
+        sw_engine_destroy(&e);
+        rec_free(&h.alerts);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2171,6 +2468,10 @@ int main(void)
         cmocka_unit_test(test_property_any_order_hourly),
         cmocka_unit_test(test_property_replay_from_midpoint),
         cmocka_unit_test(test_property_replay_from_midpoint_late_order),
+        cmocka_unit_test(test_dedup_sources_and_ids_distinct),
+        cmocka_unit_test(test_on_bucket_closed_and_late),
+        cmocka_unit_test(test_on_bucket_late_reach),
+        cmocka_unit_test(test_on_bucket_expected_and_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
