@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_tree.h>
 
 #define MOD "web"
 #define RING 8192          /* alerts kept in memory for the streams */
@@ -31,9 +32,12 @@
 #define RECENT_SCAN 2000   /* log entries scanned for them */
 #define SECTION_DEFAULT 90 /* buckets of /api/section by default */
 #define SECTION_MAX 5000   /* buckets a period may span */
-#define CHAIN_MAX 5000     /* alerts walked back for /api/section */
-#define SET_MAX 32         /* set= parameters of a preview */
-#define HB_MS 15000        /* comment line on an idle stream */
+#define CHAIN_MAX 20000    /* alerts walked back for /api/section */
+#define CHAIN_OLD                                                              \
+    256             /* ... stopping after this many in a row older             \
+                     * than the period */
+#define SET_MAX 32  /* set= parameters of a preview */
+#define HB_MS 15000 /* comment line on an idle stream */
 #define CATCHUP_COUNT 500
 
 extern const unsigned char sw_web_page[];
@@ -175,7 +179,7 @@ static void sb_num(sb_t *b, double v)
     if (isnan(v) || isinf(v))
         sb_puts(b, "null");
     else
-        sb_printf(b, "%.6g", v);
+        sb_printf(b, "%.10g", v); /* counts and bounds are whole */
 }
 
 /* ------------------------------------------------------------- access */
@@ -818,6 +822,7 @@ static int section_alerts(hub_web_t *h, redisContext *rc, const period_t *p,
     char **jsons = NULL;
     size_t n = 0;
     int rc_ = 0;
+    int old_run = 0;
     for (int hops = 0; seq > 0 && hops < CHAIN_MAX; hops++) {
         redisReply *x =
             cmdv(h, rc, err, errsz, "XRANGE %s %llu-1 %llu-1", h->k_stream,
@@ -834,9 +839,16 @@ static int section_alerts(hub_web_t *h, redisContext *rc, const period_t *p,
         freeReplyObject(x);
         if (!ok)
             break; /* trimmed */
-        if (w.a.window_end < p->from)
-            break;
-        if (w.a.window_end <= p->to + p->bucket_ms) {
+        /* transitions come in seq order, not window order: an ack or a
+         * late resolve of an old alert can follow newer ones */
+        if (w.a.window_end < p->from) {
+            if (++old_run >= CHAIN_OLD)
+                break;
+        } else {
+            old_run = 0;
+        }
+        if (w.a.window_end >= p->from &&
+            w.a.window_end <= p->to + p->bucket_ms) {
             char json[SW_WIRE_JSON_MAX];
             size_t jl = sw_wire_alert_to_json(&w, json, sizeof(json));
             char **nv = realloc(jsons, (n + 1) * sizeof(*nv));
@@ -1366,6 +1378,20 @@ static void stream_free(void *cls)
     free(s);
 }
 
+/* A sequence number: 1..2^62 in decimal digits only. Returns 0 or -1. */
+static int seq_parse(const char *s, unsigned long long *out)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 19 || strspn(s, "0123456789") != n)
+        return -1;
+    errno = 0;
+    unsigned long long x = strtoull(s, NULL, 10);
+    if (errno || x > (1ULL << 62))
+        return -1;
+    *out = x;
+    return 0;
+}
+
 static enum MHD_Result api_events(hub_web_t *h, struct MHD_Connection *c,
                                   const sw_viewer_t *v)
 {
@@ -1374,20 +1400,19 @@ static enum MHD_Result api_events(hub_web_t *h, struct MHD_Connection *c,
     const char *from =
         MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from");
     unsigned long long next = 0;
-    char *end;
     if (last && *last) {
-        next = strtoull(last, &end, 10);
-        if (*end != '\0')
+        if (seq_parse(last, &next))
             return error_reply(h, c, 400,
                                "Last-Event-ID: '%.40s' is not a sequence "
-                               "number",
+                               "number (accepted: 0 or more, decimal)",
                                last);
         next++;
     } else if (from && *from) {
-        next = strtoull(from, &end, 10);
-        if (*end != '\0' || next == 0)
-            return error_reply(
-                h, c, 400, "from: '%.40s' is not a sequence number >= 1", from);
+        if (seq_parse(from, &next) || next == 0)
+            return error_reply(h, c, 400,
+                               "from: '%.40s' is not a sequence number "
+                               "(accepted: 1 or more, decimal)",
+                               from);
     }
     stream_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
@@ -1570,6 +1595,53 @@ static void on_series(hub_web_t *h, redisContext *rc, const char *payload)
     }
 }
 
+/* A stored silence (the JSON of sw_alert_log's silence script: times in
+ * ms) as the web view's SILENCE, times in RFC 3339. Returns 0 or -1. */
+static int silence_json(const char *stored, silence_t *out)
+{
+    char e[128];
+    yajl_val o = yajl_tree_parse(stored, e, sizeof(e));
+    if (o == NULL || !YAJL_IS_OBJECT(o)) {
+        yajl_tree_free(o);
+        return -1;
+    }
+    static const char *const strs[] = {"id", "sections", "detector", "reason",
+                                       "created_by"};
+    static const char *const times[] = {"until", "created"};
+    sb_t b = {0};
+    sb_puts(&b, "{");
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        const char *path[] = {strs[i], NULL};
+        yajl_val v = yajl_tree_get(o, path, yajl_t_string);
+        sb_printf(&b, "%s\"%s\":", i ? "," : "", strs[i]);
+        if (v)
+            sb_str(&b, YAJL_GET_STRING(v));
+        else
+            sb_puts(&b, "null");
+        if (v && i == 1)
+            snprintf(out->pattern, sizeof(out->pattern), "%s",
+                     YAJL_GET_STRING(v));
+    }
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        const char *path[] = {times[i], NULL};
+        yajl_val v = yajl_tree_get(o, path, yajl_t_number);
+        char ts[SW_TIME_STR_MAX];
+        if (v && YAJL_IS_INTEGER(v))
+            sb_printf(&b, ",\"%s\":\"%s\"", times[i],
+                      sw_time_format(YAJL_GET_INTEGER(v), ts));
+        else
+            sb_printf(&b, ",\"%s\":null", times[i]);
+    }
+    sb_puts(&b, "}");
+    yajl_tree_free(o);
+    if (b.oom || out->pattern[0] == '\0') {
+        free(b.p);
+        return -1;
+    }
+    out->json = b.p;
+    return 0;
+}
+
 /* The active silences, when they changed. */
 static int refresh_silences(hub_web_t *h, redisContext *rc, char *err,
                             size_t errsz)
@@ -1587,21 +1659,8 @@ static int refresh_silences(hub_web_t *h, redisContext *rc, char *err,
                              ids->element[i]->str);
         if (j == NULL)
             break;
-        if (j->type == REDIS_REPLY_STRING) {
-            /* the stored JSON object as it is; its "sections" pattern */
-            const char *p = strstr(j->str, "\"sections\":\"");
-            sv[n].json = strdup(j->str);
-            if (p) {
-                p += 12;
-                size_t k = 0;
-                while (p[k] && p[k] != '"' && k + 1 < sizeof(sv[n].pattern))
-                    k++;
-                memcpy(sv[n].pattern, p, k);
-                sv[n].pattern[k] = '\0';
-            }
-            if (sv[n].json)
-                n++;
-        }
+        if (j->type == REDIS_REPLY_STRING && silence_json(j->str, &sv[n]) == 0)
+            n++;
         freeReplyObject(j);
     }
     freeReplyObject(ids);
@@ -1821,6 +1880,10 @@ void hub_web_stop(hub_web_t **self_p)
     h->stopping = 1;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
+    /* the streams end themselves (a last chunk: a clean end for the
+     * browsers, which reconnect elsewhere) before the sockets close */
+    for (int i = 0; i < 150 && atomic_load(&h->m_streams_open) > 0; i++)
+        usleep(20000);
     if (h->d)
         MHD_stop_daemon(h->d);
     if (h->follow_started)
