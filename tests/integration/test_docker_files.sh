@@ -225,6 +225,10 @@ check(not bad, "compose: the workers' and the hub's health checks probe [worker]
 check(wport in published("worker1") and wport in published("worker2") and {pub, rep, hport} <= published("hub"),
       "compose: ports published: worker metrics %d, hub %d (live), %d (replay), %d (metrics)" % (wport, pub, rep, hport),
       "worker1 %s worker2 %s hub %s" % (published("worker1"), published("worker2"), published("hub")))
+webport = port_of(ini.get("hub", "web"))
+check(webport in published("hub"),
+      "compose: the hub publishes its web view's port (%d, [hub] web)" % webport,
+      "hub %s" % published("hub"))
 bad = ["%s: %s" % (s, p) for s in S for p in ports(s) if p.get("host_ip") != "127.0.0.1"]
 check(not bad, "compose: every published port is bound to 127.0.0.1 only (the hub speaks plain text)", "not: %s" % bad)
 sc = cmd("subscriber")
