@@ -13,7 +13,7 @@
 
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS    := rdkafka libzmq hiredis msgpack yajl inih libmicrohttpd libsodium
+PKGS    := rdkafka libzmq hiredis msgpack yajl inih libmicrohttpd libsodium zlib
 BUILD   ?= build
 ifeq ($(SAN),1)
 BUILD   := build/san

@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <yajl/yajl_tree.h>
+#include <zlib.h>
 
 #define MOD "web"
 #define RING 8192          /* alerts kept in memory for the streams */
@@ -395,15 +397,58 @@ static int64_t bucket_ms_of(hub_web_t *h, redisContext *rc, char *err,
 
 /* ------------------------------------------------------------ replies */
 
+/* body gzipped into *out (malloc'd), when the client accepts gzip and
+ * the body is worth it. Returns the length, or 0 (send it plain). */
+static size_t gzip_body(struct MHD_Connection *c, const void *body, size_t len,
+                        unsigned char **out)
+{
+    const char *ae =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
+    if (len < 1024 || ae == NULL || strstr(ae, "gzip") == NULL)
+        return 0;
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return 0;
+    uLong cap = deflateBound(&z, (uLong)len);
+    unsigned char *buf = malloc(cap);
+    if (buf == NULL) {
+        deflateEnd(&z);
+        return 0;
+    }
+    z.next_in = (Bytef *)(uintptr_t)body;
+    z.avail_in = (uInt)len;
+    z.next_out = buf;
+    z.avail_out = (uInt)cap;
+    int r = deflate(&z, Z_FINISH);
+    size_t n = cap - z.avail_out;
+    deflateEnd(&z);
+    if (r != Z_STREAM_END) {
+        free(buf);
+        return 0;
+    }
+    *out = buf;
+    return n;
+}
+
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status,
                                const char *type, const void *body, size_t len,
                                int copy)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        len, (void *)body,
-        copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
-    if (r == NULL)
+    unsigned char *gz = NULL;
+    size_t gzl = gzip_body(c, body, len, &gz);
+    struct MHD_Response *r =
+        gzl ? MHD_create_response_from_buffer(gzl, gz, MHD_RESPMEM_MUST_FREE)
+            : MHD_create_response_from_buffer(len, (void *)body,
+                                              copy ? MHD_RESPMEM_MUST_COPY
+                                                   : MHD_RESPMEM_PERSISTENT);
+    if (r == NULL) {
+        free(gz);
         return MHD_NO;
+    }
+    if (gzl)
+        MHD_add_response_header(r, "Content-Encoding", "gzip");
+    MHD_add_response_header(r, "Vary", "Accept-Encoding");
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -1170,6 +1215,7 @@ out:
 
 typedef struct stream {
     hub_web_t *h;
+    int fd; /* the connection's socket, to notice a viewer gone */
     char viewer[SW_ACL_NAME_MAX + 1];
     uint64_t next_seq;
     uint64_t series_gen, silences_gen;
@@ -1346,12 +1392,31 @@ static int stream_fill(stream_t *s)
     return rc;
 }
 
+/* 1 when the viewer has closed the connection: an event stream's client
+ * sends nothing after its request, so readable means end of file (or a
+ * reset). */
+static int peer_gone(int fd)
+{
+    if (fd < 0)
+        return 0;
+    struct pollfd p = {fd, POLLIN | POLLRDHUP, 0};
+    if (poll(&p, 1, 0) <= 0)
+        return 0;
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR))
+        return 1;
+    char x;
+    ssize_t n = recv(fd, &x, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     stream_t *s = cls;
     /* a thread per connection: waiting here holds only this stream */
     for (int spins = 0; s->off >= s->out.n; spins++) {
+        if (peer_gone(s->fd))
+            return MHD_CONTENT_READER_END_WITH_ERROR;
         s->out.n = 0;
         s->off = 0;
         if (stream_fill(s))
@@ -1418,6 +1483,9 @@ static enum MHD_Result api_events(hub_web_t *h, struct MHD_Connection *c,
     if (s == NULL)
         return error_reply(h, c, 500, "out of memory");
     s->h = h;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    s->fd = ci ? ci->connect_fd : -1;
     snprintf(s->viewer, sizeof(s->viewer), "%s", v->acl.name);
     pthread_mutex_lock(&h->mu);
     s->next_seq = next ? next : h->last_seq + 1;

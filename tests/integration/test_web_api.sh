@@ -277,6 +277,47 @@ r0=$(reloaded)
 kill -HUP "$HPID"
 wait_until 30 eval '[ "$(reloaded)" -gt '"$r0"' ]' || fail "2: the repaired file is reloaded" "$(tail -3 "$HLOG")"
 
+# ------------------------------------------- compression, streams closed
+# the page and /api/state gzipped when asked (identical once inflated),
+# plain when not
+curl -s -H "Authorization: Bearer ${TOK[ops]}" "$WEB/api/state" -o "$W/state.plain"
+curl -s -H "Authorization: Bearer ${TOK[ops]}" -H "Accept-Encoding: gzip" \
+    -D "$W/state.hdr" "$WEB/api/state" -o "$W/state.gz"
+curl -s -H "Authorization: Bearer ${TOK[ops]}" -H "Accept-Encoding: gzip" \
+    -D "$W/page.hdr" "$WEB/" -o "$W/page.gz"
+if grep -qi '^Content-Encoding: gzip' "$W/state.hdr" && grep -qi '^Content-Encoding: gzip' "$W/page.hdr" &&
+    cmp -s <(gzip -dc "$W/state.gz" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); d.pop("now"); print(json.dumps(d, sort_keys=True))') \
+        <("$PY" -c 'import json,sys; d=json.load(sys.stdin); d.pop("now"); print(json.dumps(d, sort_keys=True))' < "$W/state.plain") &&
+    gzip -dc "$W/page.gz" | cmp -s - "$here/../../web/index.html" &&
+    ! grep -qi '^Content-Encoding' <(curl -s -D - -o /dev/null -H "Authorization: Bearer ${TOK[ops]}" "$WEB/api/state"); then
+    pass "gzip when asked: / ($(stat -c %s "$W/page.gz") bytes for $(stat -c %s "$here/../../web/index.html")) and /api/state ($(stat -c %s "$W/state.gz") for $(stat -c %s "$W/state.plain")) inflate to the plain answers; plain without Accept-Encoding"
+else
+    fail "gzip when asked, plain otherwise" "$(cat "$W/state.hdr" "$W/page.hdr" | grep -i encoding)"
+fi
+# a viewer that goes away is noticed without waiting for a write: the
+# first write to an idle stream is its keep-alive after 15 s, so a gauge
+# back at 0 within 8 s means the hub saw the close itself
+streams() { curl -s "http://127.0.0.1:$MPORT/metrics" | awk '$1 == "surgewatch_hub_web_streams" {print $2}'; }
+for n in "${!SSE[@]}"; do sse_stop "$n"; done
+if wait_until 8 eval '[ "$(streams)" = 0 ]'; then
+    pass "streams whose viewers closed them are gone from surgewatch_hub_web_streams (0) within seconds, with nothing written to them"
+else
+    fail "closed streams are noticed" "surgewatch_hub_web_streams $(streams)"
+fi
+cnt=6
+for i in $(seq 1 $cnt); do
+    curl -sN -H "Authorization: Bearer ${TOK[wall]}" "$WEB/api/events" -o /dev/null &
+    hub_track $!
+done
+wait_until 20 eval '[ "$(streams)" = '"$cnt"' ]' || true
+open=$(streams)
+pkill -f "curl -sN -H Authorization: Bearer ${TOK[wall]}" 2> /dev/null
+if [ "$open" = "$cnt" ] && wait_until 8 eval '[ "$(streams)" = 0 ]'; then
+    pass "$cnt idle streams opened then dropped by their clients: the gauge goes $cnt -> 0"
+else
+    fail "idle streams dropped by their clients are closed" "open $open, now $(streams)"
+fi
+
 # ---------------------------------------------------------------- the end
 kill -0 "$HPID" 2> /dev/null && [ "$(status "${TOK[ops]}" /api/state)" = 200 ] &&
     pass "the hub (pid $HPID) is up to the end: /api/state 200" || fail "the hub is up to the end" "$(tail -5 "$HLOG")"
@@ -289,5 +330,4 @@ if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$HLOG"; then
 else
     pass "no sanitizer report in the hub's log"
 fi
-for n in "${!SSE[@]}"; do sse_stop "$n"; done
 done_testing
