@@ -24,7 +24,8 @@
 #   - the operator's section page: the chart of the period, a preview of a
 #     lower alarm bound (ears_c2.alpha=0.01: more alarms, the counts of
 #     api/preview shown, both charts), a bad value shown in #preview-error;
-#   - screenshots in $WORK/screenshots (paths printed);
+#   - screenshots in build/screenshots/ (SW_SCREENSHOTS to put them
+#     elsewhere; kept after the run, which removes $WORK; paths printed);
 #   - the demo exits 0; no process (surgewatch, redis-server, chromium) and
 #     no listening socket of theirs is left, nor anything in TMPDIR.
 # No servers needed (the demo starts its own). Needs SW_BIN and WORK (from
@@ -38,7 +39,7 @@ require_env SW_BIN WORK
 root=$(cd "$here/../.." && pwd)
 webdir=$root/tests/web
 W=$WORK/web
-SHOTS=$WORK/screenshots
+SHOTS=${SW_SCREENSHOTS:-$root/build/screenshots}
 rm -rf "$W" "$SHOTS"
 mkdir -p "$W/home" "$W/tmp" "$SHOTS"
 SW_BIN=$(cd "$(dirname "$SW_BIN")" && pwd)/$(basename "$SW_BIN")
