@@ -9,6 +9,9 @@
 #   make format-check    fail when a source is not clang-format clean
 #   make fuzz            build the fuzz targets and run each FUZZ_SECONDS
 #   make bench           run the benchmarks under bench/
+#   make soak            the soak test: every component on real servers with
+#                        faults for SOAK_SECONDS (default 600), compared with
+#                        a backtest (tests/soak/README.md)
 #   make clean
 
 CC      ?= cc
@@ -66,7 +69,7 @@ TOOL_BINS := $(patsubst %.c,$(BUILD)/%,$(TOOL_SRCS))
 ALL_SRCS := $(LIB_SRCS) $(CMD_SRCS) $(UNIT_SRCS) $(TOOL_SRCS)
 DEPS := $(ALL_SRCS:%.c=$(BUILD)/%.d)
 
-.PHONY: all test unit format format-check fuzz bench clean
+.PHONY: all test unit format format-check fuzz bench soak clean
 .SECONDARY:
 all: $(BIN) $(UNIT_BINS) $(TOOL_BINS)
 
@@ -141,6 +144,9 @@ fuzz: $(FUZZ_BINS)
 
 bench: all
 	bench/run
+
+soak: all
+	tests/soak/run
 
 clean:
 	rm -rf build

@@ -98,6 +98,8 @@ int sw_lines_next(sw_lines_t *self, const char **line, size_t *len)
             self->start = self->end;
             scanned = 0;
         }
+        if (self->before_read)
+            self->before_read(self->opaque);
         ssize_t n = fill(self);
         if (n == 0)
             self->eof = 1;

@@ -18,6 +18,10 @@ typedef struct sw_lines {
     int eof;
     uint64_t lineno; /* number of the line last returned, from 1 */
     uint64_t bytes;  /* bytes consumed so far */
+    /* called (when set) just before each read of the descriptor, which
+     * may block: a reader that batches lines hands over what it has */
+    void (*before_read)(void *opaque);
+    void *opaque;
 } sw_lines_t;
 
 /* Prepares a reader on fd (not owned: the caller closes it). Lines longer

@@ -1416,6 +1416,11 @@ static void replay_key(sw_engine_t *e, wkey_t *k)
             make_alert(e, k, kind, p->closed, s->start, SW_ALERT_UPDATED, last,
                        (sw_level_t)s->level, em->raised_at, p->wm, &a);
             emit(e, k, kind, &a, s->start);
+            /* told as the state machine holds it: the figures are those of
+             * the latest bucket, which may be below the threshold while
+             * the alert resolves; remembering those would tell the same
+             * update again at every later replay */
+            em->score = s->score;
         }
     }
 }

@@ -352,6 +352,14 @@ int sw_producer_check(sw_producer_t *self, int timeout_ms, char *errstr,
     return rc;
 }
 
+int sw_producer_hand_over(sw_producer_t *self, int timeout_ms, char *errstr,
+                          size_t errstr_size)
+{
+    if (self->nbatch == 0)
+        return 0;
+    return flush_batch(self, timeout_ms, errstr, errstr_size);
+}
+
 void sw_producer_poll(sw_producer_t *self, int timeout_ms)
 {
     rd_kafka_poll(self->rk, timeout_ms);

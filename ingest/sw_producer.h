@@ -48,6 +48,12 @@ int sw_producer_send(sw_producer_t *self, const void *key, size_t key_len,
                      const void *payload, size_t len, int timeout_ms,
                      char *errstr, size_t errstr_size);
 
+/* Hands the messages waiting for a full batch to librdkafka now (a live
+ * feed that paused), without waiting for their delivery. Same returns as
+ * sw_producer_send. */
+int sw_producer_hand_over(sw_producer_t *self, int timeout_ms, char *errstr,
+                          size_t errstr_size);
+
 /* Queues a rejected payload for the dead-letter topic, unchanged, with
  * headers: "reason" (a sw_reason_t name), "detail" (the readable message),
  * "source.topic", "source.partition" and "source.offset" (decimal text;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -185,6 +186,17 @@ static void send_event(publish_t *p, const char *name, uint64_t lineno,
     }
 }
 
+/* The producer's waiting messages to librdkafka now (the input paused). */
+static void hand_over(publish_t *p)
+{
+    char errstr[256];
+    if (sw_producer_hand_over(p->producer, SEND_TIMEOUT_MS, errstr,
+                              sizeof(errstr)) != 0) {
+        fprintf(stderr, "surgewatch publish: not sent: %s\n", errstr);
+        p->send_failed++;
+    }
+}
+
 /* The reader publishes its current batch (possibly the last). */
 static void outbox_publish(outbox_t *ob, int done)
 {
@@ -273,7 +285,12 @@ static void outbox_drain(publish_t *p, outbox_t *ob)
                            e->len);
             }
         }
+        int partial = b->n < OUT_ENTRIES;
         sw_ring_read_end(&ob->ring);
+        /* a batch handed over early (the input paused, or its arena was
+         * full): its messages go out now, not with the next full batch */
+        if (partial)
+            hand_over(p);
         /* serve delivery reports as they come, not only when the
          * producer's queue is full */
         sw_producer_poll(p->producer, 0);
@@ -317,6 +334,29 @@ static int is_blank(const char *s, size_t len)
 }
 
 /* Reads one input. Returns 0, or -1 when it could not be read at all. */
+/* Before the line reader reads its descriptor: when nothing is waiting
+ * there (a live feed on a pipe between two events), the reader thread's
+ * batch goes to the main thread now instead of when 2048 lines are in. */
+typedef struct read_ctx {
+    publish_t *p;
+    int fd;
+} read_ctx_t;
+
+static void before_read(void *opaque)
+{
+    read_ctx_t *c = opaque;
+    outbox_t *ob = c->p->ob;
+    struct pollfd pfd = {c->fd, POLLIN, 0};
+    if (ob == NULL) {
+        /* one thread: the producer's own batch goes to librdkafka */
+        if (c->p->producer && poll(&pfd, 1, 0) == 0)
+            hand_over(c->p);
+        return;
+    }
+    if (ob->cur != NULL && ob->cur->n > 0 && poll(&pfd, 1, 0) == 0)
+        outbox_publish(ob, 0);
+}
+
 static int publish_file(publish_t *p, const char *path)
 {
     int is_stdin = strcmp(path, "-") == 0;
@@ -338,6 +378,9 @@ static int publish_file(publish_t *p, const char *path)
             close(fd);
         return -1;
     }
+    read_ctx_t rctx = {p, fd};
+    lr.before_read = before_read;
+    lr.opaque = &rctx;
     int header_done = format != SW_FORMAT_CSV;
     int rc = 0;
     int64_t now_ms = sw_clock_now_ms();

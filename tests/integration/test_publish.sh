@@ -191,4 +191,28 @@ rc=$?
     && pass "a bad --format says what is accepted" \
     || fail "bad --format" "exit $rc" "$(cat "$W/pub9f.err")"
 
+
+# 10. a live feed on a pipe: an event is sent while the pipe stays open
+# (the reader hands over its batch whenever its input has nothing more to
+# give, not only every 2048 lines or at the end; the soak test found events
+# held for seconds at 500/s, and a slow feed held until its end)
+t10=sw-test-live-$run_id
+rm -f "$W/live.fifo"; mkfifo "$W/live.fifo"
+{ head -1 "$W/1k.jsonl"; sleep 40; } > "$W/live.fifo" &
+wpid=$!
+"$SW_BIN" publish -q -b "$B" -t "$t10" < "$W/live.fifo" 2> "$W/live.err" &
+ppid=$!
+seen=0
+: > "$W/live.out"
+for _ in $(seq 1 40); do
+    sleep 0.5
+    kcat -C -b "$B" -t "$t10" -o beginning -e -q -f '%s\n' > "$W/live.out" 2> /dev/null
+    [ -s "$W/live.out" ] && { seen=1; break; }
+done
+[ "$seen" = 1 ] && kill -0 $ppid 2> /dev/null &&
+    pass "a live feed: the first event reaches Kafka while its pipe is still open" ||
+    fail "a live feed: the first event reaches Kafka while the pipe is open" "kcat saw: $(wc -c < "$W/live.out") bytes" "$(cat "$W/live.err")"
+pkill -P $wpid 2> /dev/null # the sleep: the pipe ends, publish exits
+wait $wpid $ppid 2> /dev/null
+
 done_testing
