@@ -47,6 +47,7 @@ LIB_SRCS := \
     config/sw_config.c config/sw_settings.c config/sw_thresholds.c \
     detectors/sw_detector.c detectors/sw_engine.c detectors/sw_profile_eval.c \
     alerts/sw_alert.c alerts/sw_alert_log.c alerts/sw_alert_wire.c alerts/sw_acl.c \
+    alerts/sw_replay_req.c \
     ingest/sw_event.c ingest/sw_event_text.c ingest/sw_producer.c \
     ingest/sw_checkpoint.c
 CMD_SRCS := src/main.c src/sw_cmd_common.c src/sw_cmd_settings.c src/cmd_publish.c src/cmd_backtest.c \
@@ -127,20 +128,50 @@ format-check:
 	    echo "format-check: run 'make format'"; exit 1; fi
 
 # ---- fuzzing (libFuzzer, clang) ----
+# tests/fuzz/run says what a run does; the long check of every target:
+#   make fuzz FUZZ_SECONDS=300 FUZZ_JOBS=2
 FUZZ_SECONDS ?= 60
+# targets fuzzed at once (default: 2, or 1 on a one-CPU machine)
+FUZZ_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ "$$n" -gt 2 ] && n=2; echo $$n)
 FUZZ_CC ?= clang
 FUZZ_DIR := build/fuzz
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
-FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined $(INCS) $(shell $(PKG_CONFIG) --cflags $(PKGS))
+FUZZ_SAN := address,undefined
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-sanitize-recover=undefined \
+    $(INCS) -Isrc $(shell $(PKG_CONFIG) --cflags $(PKGS))
+# the library is compiled once (instrumented) and linked into every target
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_HDRS := $(wildcard tests/fuzz/*.h src/*.h common/*.h ingest/*.h \
+    config/*.h detectors/*.h alerts/*.h)
+# targets that run command code in-process: the src/ files they need, and
+# their link flags (fuzz_ctl_args sends every Redis connection to a
+# closed port: tests/fuzz/fuzz_ctl_args.c)
+FUZZ_EXTRA_ctl_args := src/cmd_ctl.c src/cmd_backtest.c src/sw_cmd_common.c \
+    src/sw_cmd_settings.c
+FUZZ_LINK_ctl_args := -Wl,--wrap=sw_redis_connect
+FUZZ_EXTRA_http := src/hub_web.c $(FUZZ_DIR)/web_page.c
 
-$(FUZZ_DIR)/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard tests/fuzz/*.h common/*.h ingest/*.h config/*.h detectors/*.h alerts/*.h)
+$(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -MMD -MP \
+	    -c $< -o $@
+
+$(FUZZ_DIR)/web_page.c: $(BUILD)/web_page.c
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(FUZZ_DIR)/fuzz_ctl_args: $(FUZZ_EXTRA_ctl_args)
+$(FUZZ_DIR)/fuzz_http: $(FUZZ_EXTRA_http)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< \
+	    $(FUZZ_EXTRA_$*) $(FUZZ_LIB_OBJS) $(FUZZ_LINK_$*) $(LDLIBS)
 
 fuzz: $(FUZZ_BINS)
-	@tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_BINS)
+	@tests/fuzz/run -j $(FUZZ_JOBS) $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+-include $(FUZZ_LIB_OBJS:.o=.d)
 
 bench: all
 	bench/run

@@ -4,7 +4,11 @@
 #include "sw_event.h"
 #include "sw_time.h"
 
+#include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
@@ -66,6 +70,20 @@ static int name_index(const char *const *names, int n, const char *s,
 static const char *const states[] = {"raised", "updated", "resolved"};
 static const char *const levels[] = {"low", "medium", "high", "critical"};
 
+/* 1 when s[0..len) is printable ASCII without '"' and '\\': an alert id
+ * that sw_alert_to_json can write as it is (the engine's are letters,
+ * digits and ":/_-"). Anything else would come out as broken JSON, or
+ * as a line break in the web view's event stream. */
+static int id_text(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
 /* One string-valued field into w. Returns 0 or -1. */
 static int set_string(sw_wire_alert_t *w, int k, const char *s, size_t len)
 {
@@ -73,7 +91,7 @@ static int set_string(sw_wire_alert_t *w, int k, const char *s, size_t len)
     int i;
     switch (k) {
     case K_ALERT_ID:
-        if (len == 0 || len >= sizeof(a->alert_id))
+        if (len == 0 || len >= sizeof(a->alert_id) || !id_text(s, len))
             return -1;
         memcpy(a->alert_id, s, len);
         a->alert_id[len] = '\0';
@@ -105,13 +123,16 @@ static int set_string(sw_wire_alert_t *w, int k, const char *s, size_t len)
         a->type = i;
         return 0;
     case K_ACKED_BY:
-        if (len == 0 || len > SW_ACK_BY_MAX || memchr(s, 0, len))
+        /* UTF-8, as ctl writes them: the JSON of the alert must be */
+        if (len == 0 || len > SW_ACK_BY_MAX || memchr(s, 0, len) ||
+            !sw_utf8_valid(s, len))
             return -1;
         memcpy(w->acked_by, s, len);
         w->acked_by[len] = '\0';
         return 0;
     case K_ACK_NOTE:
-        if (len > SW_ACK_NOTE_MAX || memchr(s, 0, len))
+        if (len > SW_ACK_NOTE_MAX || memchr(s, 0, len) ||
+            !sw_utf8_valid(s, len))
             return -1;
         memcpy(w->ack_note, s, len);
         w->ack_note[len] = '\0';
@@ -218,6 +239,21 @@ static int missing(unsigned seen, char *errstr, size_t errstr_size)
     return 0;
 }
 
+/* A number yajl does not give as a double because strtod underflowed
+ * (below DBL_MIN, such as the 3.5e-310 that %.6g writes for a subnormal
+ * score): 1 with its value in *d; 0 for anything else. */
+static int json_underflow(yajl_val v, double *d)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v->u.number.r, &end);
+    if (end == v->u.number.r || *end != '\0' || errno != ERANGE ||
+        fabs(x) >= DBL_MIN)
+        return 0;
+    *d = x;
+    return 1;
+}
+
 /* The longest log entry JSON: an alert, and an acknowledgement whose
  * operator and note are all characters JSON writes as \u00XX. */
 #define JSON_IN_MAX                                                            \
@@ -244,6 +280,7 @@ int sw_alert_from_json(const char *json, size_t len, sw_wire_alert_t *w,
     }
     unsigned seen = 0;
     int rc = 0;
+    double d;
     for (size_t i = 0; i < root->u.object.len && rc == 0; i++) {
         const char *name = root->u.object.keys[i];
         yajl_val v = root->u.object.values[i];
@@ -257,6 +294,8 @@ int sw_alert_from_json(const char *json, size_t len, sw_wire_alert_t *w,
             rc = set_number(w, k, (double)v->u.number.i, 1, v->u.number.i);
         else if (YAJL_IS_DOUBLE(v))
             rc = set_number(w, k, v->u.number.d, 0, 0);
+        else if (YAJL_IS_NUMBER(v) && json_underflow(v, &d))
+            rc = set_number(w, k, d, 0, 0);
         else if (k == K_RETRACTED && (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)))
             w->a.retracted = YAJL_IS_TRUE(v);
         else
@@ -291,6 +330,123 @@ const msgpack_object *sw_mp_map_get(const msgpack_object *o, const char *k)
         if (sw_mp_str_eq(&o->via.map.ptr[i].key, k))
             return &o->via.map.ptr[i].val;
     return NULL;
+}
+
+/* 1 when no array or map of the first object in p[0..len) claims more
+ * elements than there are bytes left for them, each taking one at least.
+ * Reads only the headers; a truncated or malformed object passes
+ * (msgpack-c refuses it, having allocated no more than len allows). */
+static int mp_plausible(const unsigned char *p, size_t len)
+{
+    size_t pos = 0;
+    uint64_t need = 1; /* objects still to read, a byte each at least */
+    while (need > 0 && pos < len) {
+        unsigned b = p[pos++];
+        need--;
+        uint64_t n = 0; /* payload bytes, or elements of a container */
+        size_t lb = 0;  /* bytes of the big-endian length or count */
+        int per = 0;    /* a container: objects per element (map: 2) */
+        if (b <= 0x7f || b >= 0xe0) /* fixint */
+            continue;
+        if (b <= 0x8f) { /* fixmap */
+            n = b & 0x0f;
+            per = 2;
+        } else if (b <= 0x9f) { /* fixarray */
+            n = b & 0x0f;
+            per = 1;
+        } else if (b <= 0xbf) { /* fixstr */
+            n = b & 0x1f;
+        } else {
+            switch (b) {
+            case 0xc4: /* bin8, str8 */
+            case 0xd9:
+                lb = 1;
+                break;
+            case 0xc5:
+            case 0xda:
+                lb = 2;
+                break;
+            case 0xc6:
+            case 0xdb:
+                lb = 4;
+                break;
+            case 0xc7: /* ext8: length, type byte, data */
+                lb = 1;
+                n = 1;
+                break;
+            case 0xc8:
+                lb = 2;
+                n = 1;
+                break;
+            case 0xc9:
+                lb = 4;
+                n = 1;
+                break;
+            case 0xcc: /* uint8, int8 */
+            case 0xd0:
+                n = 1;
+                break;
+            case 0xcd:
+            case 0xd1:
+                n = 2;
+                break;
+            case 0xca: /* float32 */
+            case 0xce:
+            case 0xd2:
+                n = 4;
+                break;
+            case 0xcb: /* float64 */
+            case 0xcf:
+            case 0xd3:
+                n = 8;
+                break;
+            case 0xd4: /* fixext 1, 2, 4, 8, 16: type byte, data */
+            case 0xd5:
+            case 0xd6:
+            case 0xd7:
+            case 0xd8:
+                n = 1 + (1u << (b - 0xd4));
+                break;
+            case 0xdc: /* array16, array32, map16, map32 */
+            case 0xdd:
+            case 0xde:
+            case 0xdf:
+                lb = b & 1 ? 4 : 2;
+                per = b >= 0xde ? 2 : 1;
+                break;
+            default: /* nil, false, true; 0xc1 is msgpack-c's to refuse */
+                break;
+            }
+        }
+        if (lb > 0) {
+            if (len - pos < lb)
+                return 1;
+            uint64_t v = 0;
+            for (size_t i = 0; i < lb; i++)
+                v = v << 8 | p[pos + i];
+            pos += lb;
+            n += v;
+        }
+        if (per > 0) {
+            if (need + (uint64_t)per * n > len - pos)
+                return 0;
+            need += (uint64_t)per * n;
+        } else {
+            if (n > len - pos)
+                return 1;
+            pos += (size_t)n;
+        }
+    }
+    return 1;
+}
+
+msgpack_unpack_return sw_mp_unpack_next(msgpack_unpacked *u, const char *buf,
+                                        size_t len, size_t *off)
+{
+    if (*off > len ||
+        !mp_plausible((const unsigned char *)buf + *off, len - *off))
+        return MSGPACK_UNPACK_PARSE_ERROR;
+    return msgpack_unpack_next(u, buf, len, off);
 }
 
 static void pack_key(msgpack_packer *pk, int k)
@@ -417,7 +573,7 @@ int sw_alert_unpack(const char *buf, size_t len, sw_wire_alert_t *w,
     msgpack_unpacked_init(&u);
     size_t off = 0;
     int rc;
-    if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+    if (sw_mp_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS) {
         snprintf(errstr, errstr_size, "not msgpack");
         rc = -1;
     } else if (off != len) {

@@ -68,6 +68,14 @@ int sw_mp_str_eq(const msgpack_object *o, const char *s);
 /* The value under the str key k of the map o; NULL when o is not a map or
  * has no such key. */
 const msgpack_object *sw_mp_map_get(const msgpack_object *o, const char *k);
+/* msgpack_unpack_next() for bytes from the network: refuses, as
+ * MSGPACK_UNPACK_PARSE_ERROR and without calling it, an object with an
+ * array or map that claims more elements than the bytes left could hold
+ * (msgpack-c allocates a container's elements before it reads them: a
+ * 5-byte map32 header would have it allocate gigabytes). Otherwise returns
+ * what msgpack_unpack_next returns. */
+msgpack_unpack_return sw_mp_unpack_next(msgpack_unpacked *u, const char *buf,
+                                        size_t len, size_t *off);
 
 /* The topic of an alert: "alert.<section>." (NUL-terminated). Returns its
  * length. buf holds at least SW_TOPIC_MAX bytes. */

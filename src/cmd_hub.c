@@ -23,6 +23,7 @@
 #include "sw_http.h"
 #include "sw_log.h"
 #include "sw_redis.h"
+#include "sw_replay_req.h"
 #include "sw_settings.h"
 #include "sw_time.h"
 
@@ -43,7 +44,6 @@
 #define MOD "hub"
 #define READ_COUNT 1000
 #define RANGE_SCAN_MAX 10000
-#define RANGE_LIMIT_DEFAULT 1000
 #define BACKOFF_MAX_MS 5000
 #define PIPE_EP "inproc://sw-hub-alerts"
 #define MON_EP "inproc://sw-hub-monitor"
@@ -606,111 +606,8 @@ static const sw_acl_entry_t *who(hub_t *h, zmq_msg_t *m, int *denied)
     return e;
 }
 
-typedef struct request {
-    uint64_t id;
-    char op[16];
-    uint64_t from, to, limit;
-    int64_t time;
-    int has_time;
-    char prefixes[16][SW_TOPIC_MAX];
-    size_t nprefixes;
-} request_t;
-
-static int as_u64(const msgpack_object *o, uint64_t *v)
-{
-    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return -1;
-    *v = o->via.u64;
-    return 0;
-}
-
-/* Parses a request map. Returns 0, or -1 with err set. */
-static int parse_request(const char *buf, size_t len, request_t *q, char *err,
-                         size_t errsz)
-{
-    memset(q, 0, sizeof(*q));
-    q->limit = RANGE_LIMIT_DEFAULT;
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
-    int rc = -1;
-    if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        u.data.type != MSGPACK_OBJECT_MAP) {
-        snprintf(err, errsz, "a request is one msgpack map (docs/alerts.md)");
-        goto out;
-    }
-    const msgpack_object_map *m = &u.data.via.map;
-    for (uint32_t i = 0; i < m->size; i++) {
-        const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
-        if (sw_mp_str_eq(k, "op")) {
-            if (v->type != MSGPACK_OBJECT_STR ||
-                v->via.str.size >= sizeof(q->op)) {
-                snprintf(err, errsz, "'op' must be a string");
-                goto out;
-            }
-            memcpy(q->op, v->via.str.ptr, v->via.str.size);
-        } else if (sw_mp_str_eq(k, "id")) {
-            as_u64(v, &q->id);
-        } else if (sw_mp_str_eq(k, "from") || sw_mp_str_eq(k, "to") ||
-                   sw_mp_str_eq(k, "limit")) {
-            uint64_t x;
-            if (as_u64(v, &x)) {
-                snprintf(err, errsz, "'%.*s' must be a whole number >= 0",
-                         (int)k->via.str.size, k->via.str.ptr);
-                goto out;
-            }
-            if (sw_mp_str_eq(k, "from"))
-                q->from = x;
-            else if (sw_mp_str_eq(k, "to"))
-                q->to = x;
-            else
-                q->limit = x;
-        } else if (sw_mp_str_eq(k, "time")) {
-            uint64_t x;
-            if (as_u64(v, &x) || x > (uint64_t)INT64_MAX) {
-                snprintf(err, errsz, "'time' must be ms since the epoch");
-                goto out;
-            }
-            q->time = (int64_t)x;
-            q->has_time = 1;
-        } else if (sw_mp_str_eq(k, "prefixes")) {
-            if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size > 16) {
-                snprintf(err, errsz,
-                         "'prefixes' must be an array of at most "
-                         "16 strings");
-                goto out;
-            }
-            for (uint32_t j = 0; j < v->via.array.size; j++) {
-                const msgpack_object *p = &v->via.array.ptr[j];
-                if (p->type != MSGPACK_OBJECT_STR ||
-                    p->via.str.size >= SW_TOPIC_MAX) {
-                    snprintf(err, errsz,
-                             "'prefixes' must hold strings of at most %d "
-                             "bytes",
-                             SW_TOPIC_MAX - 1);
-                    goto out;
-                }
-                memcpy(q->prefixes[j], p->via.str.ptr, p->via.str.size);
-                q->prefixes[j][p->via.str.size] = '\0';
-            }
-            q->nprefixes = v->via.array.size;
-        }
-    }
-    if (q->op[0] == '\0') {
-        snprintf(err, errsz, "no 'op' (accepted: status, range, snapshot)");
-        goto out;
-    }
-    if (q->nprefixes == 0) {
-        q->nprefixes = 1;
-        q->prefixes[0][0] = '\0';
-    }
-    if (q->limit == 0 || q->limit > 10000)
-        q->limit = q->limit ? 10000 : RANGE_LIMIT_DEFAULT;
-    rc = 0;
-out:
-    msgpack_unpacked_destroy(&u);
-    return rc;
-}
+/* A replay request (alerts/sw_replay_req.h). */
+typedef sw_replay_req_t request_t;
 
 /* 1 when the alert's topic matches one of q's prefixes and e may see it. */
 static int wanted(const request_t *q, const sw_acl_entry_t *e,
@@ -1053,8 +950,8 @@ static void *replay_main(void *arg)
         if (too_many) {
             snprintf(why, sizeof(why), "too many frames in a request");
             rc = 1;
-        } else if (parse_request(zmq_msg_data(body), zmq_msg_size(body), &q,
-                                 why, sizeof(why))) {
+        } else if (sw_replay_req_parse(zmq_msg_data(body), zmq_msg_size(body),
+                                       &q, why, sizeof(why))) {
             rc = 1;
         } else if (denied) {
             snprintf(why, sizeof(why), "this key is no longer authorised");
