@@ -144,6 +144,8 @@ FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-sanitize-recover=undefined \
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_HDRS := $(wildcard tests/fuzz/*.h src/*.h common/*.h ingest/*.h \
     config/*.h detectors/*.h alerts/*.h)
+# LDLIBS without jemalloc: the sanitizers bring their own allocator
+FUZZ_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lcsv -lm -lpthread
 # targets that run command code in-process: the src/ files they need, and
 # their link flags (fuzz_ctl_args sends every Redis connection to a
 # closed port: tests/fuzz/fuzz_ctl_args.c)
@@ -166,7 +168,7 @@ $(FUZZ_DIR)/fuzz_http: $(FUZZ_EXTRA_http)
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) $(FUZZ_HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< \
-	    $(FUZZ_EXTRA_$*) $(FUZZ_LIB_OBJS) $(FUZZ_LINK_$*) $(LDLIBS)
+	    $(FUZZ_EXTRA_$*) $(FUZZ_LIB_OBJS) $(FUZZ_LINK_$*) $(FUZZ_LDLIBS)
 
 fuzz: $(FUZZ_BINS)
 	@tests/fuzz/run -j $(FUZZ_JOBS) $(FUZZ_SECONDS) $(FUZZ_BINS)

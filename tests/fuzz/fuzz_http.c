@@ -169,6 +169,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     }
     web_port = hub_web_port(web);
+    /* read (a reload would reread it; nothing here sends SIGHUP): gone now,
+     * so that nothing is left behind however the run ends */
+    remove_workdir();
+    viewers_path[0] = workdir[0] = '\0';
     /* in memory: seqs 100..111, in sections both viewers see and in one
      * only the operator sees */
     hub_web_set_start(web, 100);
