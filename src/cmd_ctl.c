@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
@@ -550,13 +551,23 @@ static int copy_set(const sw_threshold_set_t *a, sw_threshold_set_t *b)
     return 0;
 }
 
+#define CHANGE_ATTEMPTS 20
+
 static int run_change(ctl_t *c, change_fn fn, void *arg, const char *action,
                       const char *note)
 {
+    srandom((unsigned)getpid() ^ (unsigned)sw_clock_now_ms());
     int rc = connect_redis(c);
     if (rc)
         return rc;
-    for (int attempt = 0; attempt < 5; attempt++) {
+    for (int attempt = 0; attempt < CHANGE_ATTEMPTS; attempt++) {
+        if (attempt > 0) {
+            /* others are changing too: back off a random while, longer
+             * each time, so that the writers do not meet again */
+            long ms = 5 + (long)(random() % (20 * attempt + 1));
+            struct timespec ts = {0, (ms > 500 ? 500 : ms) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
         sw_threshold_set_t cur = {0}, to = {0};
         known_t known = {0};
         int conflict = 0;
@@ -577,9 +588,10 @@ static int run_change(ctl_t *c, change_fn fn, void *arg, const char *action,
         if (!conflict)
             return rc;
     }
-    fprintf(stderr, "surgewatch ctl: the thresholds kept changing under "
-                    "this change (5 attempts); nothing was written, try "
-                    "again\n");
+    fprintf(stderr,
+            "surgewatch ctl: the thresholds kept changing under this "
+            "change (%d attempts); nothing was written, try again\n",
+            CHANGE_ATTEMPTS);
     return SW_EXIT_REJECTED;
 }
 
