@@ -260,8 +260,7 @@ static int reply_set(reply_t *r, const void *data, size_t len)
     msgpack_unpacked_destroy(&r->u);
     msgpack_unpacked_init(&r->u);
     size_t off = 0;
-    return msgpack_unpack_next(&r->u, r->buf, len, &off) ==
-                   MSGPACK_UNPACK_SUCCESS
+    return sw_mp_unpack_next(&r->u, r->buf, len, &off) == MSGPACK_UNPACK_SUCCESS
                ? 0
                : -1;
 }
@@ -505,8 +504,8 @@ static void on_live(sub_t *s, zmq_msg_t *topic, zmq_msg_t *body)
         msgpack_unpacked u;
         msgpack_unpacked_init(&u);
         size_t off = 0;
-        if (msgpack_unpack_next(&u, zmq_msg_data(body), zmq_msg_size(body),
-                                &off) == MSGPACK_UNPACK_SUCCESS) {
+        if (sw_mp_unpack_next(&u, zmq_msg_data(body), zmq_msg_size(body),
+                              &off) == MSGPACK_UNPACK_SUCCESS) {
             uint64_t seq = map_u64(&u.data, "seq");
             const msgpack_object *name = sw_mp_map_get(&u.data, "hub");
             int64_t now = sw_clock_now_ms();
