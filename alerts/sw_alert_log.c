@@ -519,3 +519,61 @@ int sw_alert_log_silence_add(sw_alert_log_t *self, const char *sections,
     freeReplyObject(r);
     return 0;
 }
+
+/* ---------------------------------------------------------- reading */
+
+uint64_t sw_alert_log_id_parse(const char *id, uint64_t *ms)
+{
+    unsigned long long s, n;
+    char tail;
+    *ms = 0;
+    if (sscanf(id, "%llu-%llu%c", &s, &n, &tail) != 2)
+        return 0;
+    *ms = (uint64_t)s;
+    return n == 1 && s >= 1 ? (uint64_t)s : 0;
+}
+
+int sw_alert_log_entry_decode(const redisReply *e, sw_wire_alert_t *w,
+                              char *errstr, size_t errsz)
+{
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING ||
+        e->element[1]->type != REDIS_REPLY_ARRAY) {
+        snprintf(errstr, errsz, "not a stream entry");
+        return -1;
+    }
+    const redisReply *f = e->element[1];
+    const char *json = NULL;
+    size_t jl = 0;
+    uint64_t prev = 0;
+    int64_t t = 0;
+    for (size_t i = 0; i + 1 < f->elements; i += 2) {
+        const redisReply *k = f->element[i], *v = f->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        if (strcmp(k->str, "alert") == 0) {
+            json = v->str;
+            jl = v->len;
+        } else if (strcmp(k->str, "prev") == 0) {
+            prev = strtoull(v->str, NULL, 10);
+        } else if (strcmp(k->str, "t") == 0) {
+            t = strtoll(v->str, NULL, 10);
+        }
+    }
+    if (json == NULL) {
+        snprintf(errstr, errsz, "no 'alert' field");
+        return -1;
+    }
+    if (sw_alert_from_json(json, jl, w, errstr, errsz))
+        return -1;
+    uint64_t ms;
+    w->seq = sw_alert_log_id_parse(e->element[0]->str, &ms);
+    if (w->seq == 0) {
+        snprintf(errstr, errsz, "entry id '%s' is not <seq>-1",
+                 e->element[0]->str);
+        return -1;
+    }
+    w->prev = prev;
+    w->logged_at = t;
+    return 0;
+}

@@ -22,6 +22,7 @@
 #ifndef SW_ALERT_LOG_H
 #define SW_ALERT_LOG_H
 
+#include "sw_alert_wire.h"
 #include "sw_engine.h"
 
 #include <hiredis/hiredis.h>
@@ -93,5 +94,18 @@ int sw_alert_log_silence_add(sw_alert_log_t *self, const char *sections,
 int sw_alert_log_ack(sw_alert_log_t *self, const char *alert_id, const char *op,
                      const char *note, uint64_t *seq, char *section,
                      size_t section_size, char *errstr, size_t errstr_size);
+
+/* Reading the log (the hub, its web view). An entry id "<ms>-<n>": *ms
+ * set; returns the seq of a published entry ("<seq>-1", seq >= 1), or 0
+ * for anything else (a transition held back by a silence: "<last seq>-N",
+ * docs/alerts.md). */
+uint64_t sw_alert_log_id_parse(const char *id, uint64_t *ms);
+
+/* A stream entry [id, [f1, v1, ...]] into w: the alert's JSON, seq from
+ * the id, prev and logged_at from the fields "prev" and "t". Returns 0, or
+ * -1 with errstr set (not an entry, no alert, an entry held back by a
+ * silence). */
+int sw_alert_log_entry_decode(const redisReply *e, sw_wire_alert_t *w,
+                              char *errstr, size_t errstr_size);
 
 #endif

@@ -15,6 +15,7 @@
  */
 #include "hub_web.h"
 #include "sw_acl.h"
+#include "sw_alert_log.h"
 #include "sw_alert_wire.h"
 #include "sw_cmd.h"
 #include "sw_cmd_settings.h"
@@ -320,70 +321,10 @@ static void nap(int64_t ms)
     }
 }
 
-/* A log entry id "<ms>-<n>": *ms set; returns the seq of a published
- * entry ("<seq>-1", seq >= 1), or 0 for anything else (a transition held
- * back by a silence: "<last seq>-N", docs/alerts.md). */
-static uint64_t id_parse(const char *id, uint64_t *ms)
-{
-    unsigned long long s, n;
-    char tail;
-    *ms = 0;
-    if (sscanf(id, "%llu-%llu%c", &s, &n, &tail) != 2)
-        return 0;
-    *ms = (uint64_t)s;
-    return n == 1 && s >= 1 ? (uint64_t)s : 0;
-}
-
 static uint64_t id_seq(const char *id)
 {
     uint64_t ms;
-    return id_parse(id, &ms);
-}
-
-/* A stream entry [id, [f1, v1, ...]] into w (JSON parsed, prev, t).
- * Returns 0, or -1 with errstr set. */
-static int entry_decode(const redisReply *e, sw_wire_alert_t *w, char *errstr,
-                        size_t errsz)
-{
-    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-        e->element[0]->type != REDIS_REPLY_STRING ||
-        e->element[1]->type != REDIS_REPLY_ARRAY) {
-        snprintf(errstr, errsz, "not a stream entry");
-        return -1;
-    }
-    const redisReply *f = e->element[1];
-    const char *json = NULL;
-    size_t jl = 0;
-    uint64_t prev = 0;
-    int64_t t = 0;
-    for (size_t i = 0; i + 1 < f->elements; i += 2) {
-        const redisReply *k = f->element[i], *v = f->element[i + 1];
-        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-            continue;
-        if (strcmp(k->str, "alert") == 0) {
-            json = v->str;
-            jl = v->len;
-        } else if (strcmp(k->str, "prev") == 0) {
-            prev = strtoull(v->str, NULL, 10);
-        } else if (strcmp(k->str, "t") == 0) {
-            t = strtoll(v->str, NULL, 10);
-        }
-    }
-    if (json == NULL) {
-        snprintf(errstr, errsz, "no 'alert' field");
-        return -1;
-    }
-    if (sw_alert_from_json(json, jl, w, errstr, errsz))
-        return -1;
-    w->seq = id_seq(e->element[0]->str);
-    if (w->seq == 0) {
-        snprintf(errstr, errsz, "entry id '%s' is not <seq>-1",
-                 e->element[0]->str);
-        return -1;
-    }
-    w->prev = prev;
-    w->logged_at = t;
-    return 0;
+    return sw_alert_log_id_parse(id, &ms);
 }
 
 /* ------------------------------------------------------------ reader */
@@ -506,10 +447,11 @@ static void *reader_main(void *arg)
                 const redisReply *e = entries->element[i];
                 sw_wire_alert_t w;
                 uint64_t ms = 0;
-                uint64_t seq = e->type == REDIS_REPLY_ARRAY && e->elements &&
-                                       e->element[0]->type == REDIS_REPLY_STRING
-                                   ? id_parse(e->element[0]->str, &ms)
-                                   : 0;
+                uint64_t seq =
+                    e->type == REDIS_REPLY_ARRAY && e->elements &&
+                            e->element[0]->type == REDIS_REPLY_STRING
+                        ? sw_alert_log_id_parse(e->element[0]->str, &ms)
+                        : 0;
                 if (seq == 0) {
                     /* held back by a silence: logged, not published */
                     if (e->type == REDIS_REPLY_ARRAY && e->elements &&
@@ -530,7 +472,7 @@ static void *reader_main(void *arg)
                             next, seq);
                 }
                 atomic_fetch_add(&h->m_read, 1);
-                if (entry_decode(e, &w, err, sizeof(err))) {
+                if (sw_alert_log_entry_decode(e, &w, err, sizeof(err))) {
                     atomic_fetch_add(&h->m_bad_entries, 1);
                     SW_WARN(MOD,
                             "alert log entry seq=%" PRIu64 " not published: %s",
@@ -738,7 +680,8 @@ static int answer(replay_t *r, const request_t *q, const sw_acl_entry_t *e)
             seq->type == REDIS_REPLY_STRING ? strtoull(seq->str, NULL, 10) : 0;
         uint64_t fms = 0;
         uint64_t fseq = first->elements
-                            ? id_parse(first->element[0]->element[0]->str, &fms)
+                            ? sw_alert_log_id_parse(
+                                  first->element[0]->element[0]->str, &fms)
                             : 1;
         if (fseq == 0) /* a held entry first: the next seq after it */
             fseq = fms + 1;
@@ -800,12 +743,14 @@ static int answer(replay_t *r, const request_t *q, const sw_acl_entry_t *e)
         for (size_t i = 0; x && i < x->elements && n < q->limit; i++) {
             char e2[256];
             uint64_t ms;
-            uint64_t s = id_parse(x->element[i]->element[0]->str, &ms);
+            uint64_t s =
+                sw_alert_log_id_parse(x->element[i]->element[0]->str, &ms);
             scanned = i + 1;
             next = ms + 1;
             if (s == 0)
                 continue; /* held back by a silence */
-            if (entry_decode(x->element[i], &ws[n], e2, sizeof(e2)))
+            if (sw_alert_log_entry_decode(x->element[i], &ws[n], e2,
+                                          sizeof(e2)))
                 continue; /* counted by the reader; skipped here too */
             if (wanted(q, e, ws[n].a.section))
                 n++;

@@ -2,6 +2,7 @@
 #include "hub_web.h"
 
 #include "sw_acl.h"
+#include "sw_alert_log.h"
 #include "sw_event.h"
 #include "sw_http.h"
 #include "sw_log.h"
@@ -293,52 +294,11 @@ static redisReply *cmdv(hub_web_t *h, redisContext *rc, char *err, size_t errsz,
     return r;
 }
 
-/* A stream entry id "<seq>-1" gives seq; held entries ("<seq>-N", N > 1)
- * and anything else give 0. */
-static uint64_t entry_seq(const char *id)
+/* A log entry into w, or -1 (held back by a silence, or not an alert). */
+static int entry_alert(const redisReply *e, sw_wire_alert_t *w)
 {
-    unsigned long long s, n;
-    char tail;
-    if (sscanf(id, "%llu-%llu%c", &s, &n, &tail) != 2)
-        return 0;
-    return n == 1 ? (uint64_t)s : 0;
-}
-
-/* A log entry [id, [f, v, ...]] into w. Returns 0, or -1 (held back by
- * a silence, or not an alert). *prev gets the section's previous seq. */
-static int entry_alert(const redisReply *e, sw_wire_alert_t *w, uint64_t *prev)
-{
-    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-        e->element[0]->type != REDIS_REPLY_STRING ||
-        e->element[1]->type != REDIS_REPLY_ARRAY)
-        return -1;
-    uint64_t seq = entry_seq(e->element[0]->str);
-    if (seq == 0)
-        return -1;
-    const redisReply *f = e->element[1];
-    const char *json = NULL;
-    size_t jl = 0;
-    *prev = 0;
-    for (size_t i = 0; i + 1 < f->elements; i += 2) {
-        const redisReply *k = f->element[i], *v = f->element[i + 1];
-        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-            continue;
-        if (strcmp(k->str, "alert") == 0) {
-            json = v->str;
-            jl = v->len;
-        } else if (strcmp(k->str, "prev") == 0) {
-            *prev = strtoull(v->str, NULL, 10);
-        } else if (strcmp(k->str, "t") == 0) {
-            w->logged_at = strtoll(v->str, NULL, 10);
-        }
-    }
     char err[256];
-    int64_t t = w->logged_at;
-    if (json == NULL || sw_alert_from_json(json, jl, w, err, sizeof(err)))
-        return -1;
-    w->seq = seq;
-    w->logged_at = t;
-    return 0;
+    return sw_alert_log_entry_decode(e, w, err, sizeof(err));
 }
 
 /* "START COUNT EXPECTED BOUND ALARM" as a BUCKET array. Returns 0 or -1
@@ -708,17 +668,14 @@ static enum MHD_Result api_state(hub_web_t *h, struct MHD_Connection *c,
          rev->type == REDIS_REPLY_ARRAY && i < rev->elements && np < RECENT_MAX;
          i++) {
         sw_wire_alert_t w;
-        uint64_t prev;
         memset(&w, 0, sizeof(w));
-        if (entry_alert(rev->element[i], &w, &prev) == 0 &&
-            visible(v, w.a.section))
+        if (entry_alert(rev->element[i], &w) == 0 && visible(v, w.a.section))
             picked[np++] = i;
     }
     for (size_t k = np; k-- > 0;) {
         sw_wire_alert_t w;
-        uint64_t prev;
         memset(&w, 0, sizeof(w));
-        entry_alert(rev->element[picked[k]], &w, &prev);
+        entry_alert(rev->element[picked[k]], &w);
         char json[SW_WIRE_JSON_MAX];
         size_t jl = sw_wire_alert_to_json(&w, json, sizeof(json));
         if (jl == 0)
@@ -877,10 +834,9 @@ static int section_alerts(hub_web_t *h, redisContext *rc, const period_t *p,
             break;
         }
         sw_wire_alert_t w;
-        uint64_t prev = 0;
         memset(&w, 0, sizeof(w));
         int ok = x->type == REDIS_REPLY_ARRAY && x->elements == 1 &&
-                 entry_alert(x->element[0], &w, &prev) == 0;
+                 entry_alert(x->element[0], &w) == 0;
         freeReplyObject(x);
         if (!ok)
             break; /* trimmed */
@@ -907,7 +863,7 @@ static int section_alerts(hub_web_t *h, redisContext *rc, const period_t *p,
             if (jsons[n])
                 n++;
         }
-        seq = prev < seq ? prev : 0;
+        seq = w.prev < seq ? w.prev : 0;
     }
     sb_puts(b, "[");
     for (size_t i = n; i-- > 0;) {
@@ -1255,16 +1211,16 @@ static int catch_up(stream_t *s, const sw_viewer_t *v, uint64_t upto)
     uint64_t next = s->next_seq;
     for (size_t i = 0; x->type == REDIS_REPLY_ARRAY && i < x->elements; i++) {
         sw_wire_alert_t w;
-        uint64_t prev;
         memset(&w, 0, sizeof(w));
         const redisReply *e = x->element[i];
         if (e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
             e->element[0]->type == REDIS_REPLY_STRING) {
-            uint64_t sq = entry_seq(e->element[0]->str);
+            uint64_t ms;
+            uint64_t sq = sw_alert_log_id_parse(e->element[0]->str, &ms);
             if (sq >= next)
                 next = sq + 1;
         }
-        if (entry_alert(e, &w, &prev) || !visible(v, w.a.section))
+        if (entry_alert(e, &w) || !visible(v, w.a.section))
             continue;
         char json[SW_WIRE_JSON_MAX];
         size_t jl = sw_wire_alert_to_json(&w, json, sizeof(json));
